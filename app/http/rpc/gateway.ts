@@ -1,0 +1,187 @@
+// JobManager -> TaskManager calls over undici: one keep-alive Pool per
+// TaskManager, bounded timeouts, retries only for calls the TaskManager treats
+// idempotently (cancel always; deploy because TaskManagers deduplicate by
+// executionAttemptId - see docs/rpc.md). Implements the scheduler's outbound
+// port, so the domain core never sees HTTP.
+import { Pool, interceptors, type Dispatcher } from 'undici';
+import {
+  tmPath,
+  type CancelRequest,
+  type CancelResponse,
+  type DeployRequest,
+  type DeployResponse,
+  type RpcTaskDeploymentDescriptor,
+} from './protocol.js';
+
+export class TaskExecutorGatewayError extends Error {
+  readonly taskManagerId: string;
+  /** HTTP status when the TaskManager answered, undefined for network errors. */
+  readonly statusCode: number | undefined;
+  constructor(taskManagerId: string, message: string, statusCode?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TaskExecutorGatewayError';
+    this.taskManagerId = taskManagerId;
+    this.statusCode = statusCode;
+  }
+}
+
+export interface GatewayOptions {
+  token: string;
+  /** The TaskManager's registered RPC base URL, or undefined when it is not registered. */
+  rpcAddressOf: (taskManagerId: string) => string | undefined;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  /** Retries after the first attempt, for network errors and 502/503/504/429. */
+  maxRetries?: number;
+  retryMinDelayMs?: number;
+  retryMaxDelayMs?: number;
+  connectionsPerTaskManager?: number;
+  /** Largest number of descriptors/ids in one request; bigger batches are split. */
+  maxBatch?: number;
+}
+
+interface PoolEntry {
+  origin: string;
+  pool: Pool;
+  dispatcher: Dispatcher;
+}
+
+const RETRIED_ERROR_CODES = [
+  'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+];
+
+export class HttpTaskExecutorGateway {
+  private readonly pools = new Map<string, PoolEntry>();
+  private readonly options: Required<Omit<GatewayOptions, 'token' | 'rpcAddressOf'>>;
+  private readonly authorization: string;
+  private closed = false;
+
+  constructor(private readonly config: GatewayOptions) {
+    this.authorization = `Bearer ${config.token}`;
+    this.options = {
+      connectTimeoutMs: config.connectTimeoutMs ?? 5_000,
+      headersTimeoutMs: config.headersTimeoutMs ?? 30_000,
+      bodyTimeoutMs: config.bodyTimeoutMs ?? 30_000,
+      maxRetries: config.maxRetries ?? 3,
+      retryMinDelayMs: config.retryMinDelayMs ?? 100,
+      retryMaxDelayMs: config.retryMaxDelayMs ?? 2_000,
+      connectionsPerTaskManager: config.connectionsPerTaskManager ?? 4,
+      maxBatch: config.maxBatch ?? 2_000,
+    };
+  }
+
+  async deployTasks(taskManagerId: string, descriptors: readonly RpcTaskDeploymentDescriptor[]): Promise<void> {
+    for (let start = 0; start < descriptors.length; start += this.options.maxBatch) {
+      const body: DeployRequest = { descriptors: descriptors.slice(start, start + this.options.maxBatch) };
+      await this.post<DeployResponse>(taskManagerId, tmPath('deploy', taskManagerId), body);
+    }
+  }
+
+  async cancelTasks(taskManagerId: string, executionAttemptIds: readonly string[]): Promise<void> {
+    for (let start = 0; start < executionAttemptIds.length; start += this.options.maxBatch) {
+      const body: CancelRequest = { executionAttemptIds: executionAttemptIds.slice(start, start + this.options.maxBatch) };
+      await this.post<CancelResponse>(taskManagerId, tmPath('cancel', taskManagerId), body);
+    }
+  }
+
+  /** Closes the pool of a TaskManager that was lost or unregistered. */
+  async releaseTaskManager(taskManagerId: string): Promise<void> {
+    const entry = this.pools.get(taskManagerId);
+    if (entry === undefined) return;
+    this.pools.delete(taskManagerId);
+    // destroy, not close: a lost TaskManager will not answer in-flight calls.
+    await entry.pool.destroy().catch(() => undefined);
+  }
+
+  /** Pools currently open (one per TaskManager called since it registered). */
+  get openPools(): number {
+    return this.pools.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const entries = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(entries.map((e) => e.pool.close().catch(() => e.pool.destroy().catch(() => undefined))));
+  }
+
+  private poolFor(taskManagerId: string): PoolEntry {
+    if (this.closed) throw new TaskExecutorGatewayError(taskManagerId, 'the TaskManager gateway is closed (JobManager shutting down)');
+    const address = this.config.rpcAddressOf(taskManagerId);
+    if (address === undefined) {
+      throw new TaskExecutorGatewayError(taskManagerId, `TaskManager ${taskManagerId} is not registered`);
+    }
+    const origin = new URL(address).origin;
+    const existing = this.pools.get(taskManagerId);
+    if (existing !== undefined && existing.origin === origin) return existing;
+    if (existing !== undefined) {
+      // Re-registered under a new address: the old connections lead nowhere.
+      void existing.pool.destroy().catch(() => undefined);
+    }
+    const pool = new Pool(origin, {
+      connections: this.options.connectionsPerTaskManager,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      connect: { timeout: this.options.connectTimeoutMs },
+      headersTimeout: this.options.headersTimeoutMs,
+      bodyTimeout: this.options.bodyTimeoutMs,
+    });
+    const dispatcher = pool.compose(
+      interceptors.retry({
+        maxRetries: this.options.maxRetries,
+        minTimeout: this.options.retryMinDelayMs,
+        maxTimeout: this.options.retryMaxDelayMs,
+        timeoutFactor: 2,
+        retryAfter: true,
+        // Only our own POSTs go through this dispatcher, and each of them is
+        // idempotent on the TaskManager side.
+        methods: ['POST'],
+        statusCodes: [429, 502, 503, 504],
+        errorCodes: RETRIED_ERROR_CODES,
+      }),
+    );
+    const entry: PoolEntry = { origin, pool, dispatcher };
+    this.pools.set(taskManagerId, entry);
+    return entry;
+  }
+
+  private async post<T>(taskManagerId: string, path: string, body: unknown): Promise<T> {
+    const { dispatcher } = this.poolFor(taskManagerId);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await dispatcher.request({
+        method: 'POST',
+        path,
+        headers: { authorization: this.authorization, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (err) {
+      const status = (err as { statusCode?: unknown }).statusCode;
+      throw new TaskExecutorGatewayError(
+        taskManagerId,
+        `RPC ${path} to TaskManager ${taskManagerId} failed: ${(err as Error).message}`,
+        typeof status === 'number' ? status : undefined,
+        { cause: err },
+      );
+    }
+    const text = await response.body.text();
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      let detail = text.slice(0, 500);
+      try {
+        const parsed = JSON.parse(text) as { errors?: unknown };
+        if (Array.isArray(parsed.errors)) detail = parsed.errors.map(String).join('; ');
+      } catch {
+        // not JSON: keep the raw text
+      }
+      throw new TaskExecutorGatewayError(
+        taskManagerId,
+        `RPC ${path} to TaskManager ${taskManagerId} answered ${response.statusCode}: ${detail}`,
+        response.statusCode,
+      );
+    }
+    return (text.length > 0 ? JSON.parse(text) : {}) as T;
+  }
+}

@@ -1,0 +1,145 @@
+// The JobManager's TaskManager-facing RPC server (jobmanager.rpc.port): a
+// separate Fastify instance from the REST API, JSON over HTTP/1.1 keep-alive,
+// bearer-token auth on every route. It adapts the domain core (ResourceManager,
+// Dispatcher, later the CheckpointCoordinator); it holds no state itself.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { ResourceManagerApi } from '../../cluster/types.js';
+import { RegistrationError } from '../../cluster/errors.js';
+import type { DispatcherApi } from '../../jobs/types.js';
+import { installBearerAuth } from './auth.js';
+import { answerForFastifyError } from './errors.js';
+import {
+  JM_PATHS,
+  RPC_VERSION,
+  checkpointAcksRequestSchema,
+  checkpointDeclinesRequestSchema,
+  heartbeatParamsSchema,
+  heartbeatRequestSchema,
+  registerRequestSchema,
+  taskStatesRequestSchema,
+  type CheckpointAcksRequest,
+  type CheckpointDeclinesRequest,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type RegisterRequest,
+  type RegisterResponse,
+  type TaskStatesRequest,
+  type TaskStatesResponse,
+} from './protocol.js';
+
+/** What the RPC server needs from the ResourceManager. */
+export type RpcResourceManagerPort = Pick<ResourceManagerApi, 'registerTaskManager' | 'heartbeatFromTaskManager'>;
+
+/** What the RPC server needs from the Dispatcher. */
+export type RpcDispatcherPort = Pick<DispatcherApi, 'updateTaskExecutionStates'>;
+
+/** Reserved for the CheckpointCoordinator (issue 4). */
+export interface RpcCheckpointPort {
+  acknowledgeCheckpoints(request: CheckpointAcksRequest): { accepted: number; ignored: number };
+  declineCheckpoints(request: CheckpointDeclinesRequest): { accepted: number; ignored: number };
+}
+
+export interface RpcServerOptions {
+  token: string;
+  /** jobmanager.rpc.max-body-size in bytes. */
+  maxBodyBytes: number;
+  resourceManager: RpcResourceManagerPort;
+  dispatcher: RpcDispatcherPort;
+  checkpoints?: RpcCheckpointPort | undefined;
+  /** A pino logger (the JobManager's, child `rpc`); none = silent. */
+  logger?: FastifyBaseLogger | undefined;
+  /** Socket idle time before the server closes a keep-alive connection. */
+  keepAliveTimeoutMs?: number;
+}
+
+/** Thrown by domain ports for a request that is well-formed but not acceptable. */
+export interface StatusCarrying {
+  statusCode?: number;
+  errors?: unknown;
+}
+
+export function buildRpcServer(options: RpcServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // Heartbeats arrive every few seconds from every TaskManager: logging each
+    // one would drown the log. Errors and registrations are logged below.
+    disableRequestLogging: true,
+    bodyLimit: options.maxBodyBytes,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 75_000,
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+  });
+
+  installBearerAuth(app, options.token);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const answer = answerForFastifyError(error, options.maxBodyBytes, 'jobmanager.rpc.max-body-size');
+    if (answer !== undefined) {
+      return reply.code(answer.statusCode).send({ errors: answer.errors });
+    }
+    if (error instanceof RegistrationError) {
+      return reply.code(400).send({ errors: error.errors });
+    }
+    const carried = error as StatusCarrying;
+    if (typeof carried.statusCode === 'number' && carried.statusCode >= 400 && carried.statusCode < 500) {
+      const errors = Array.isArray(carried.errors) ? carried.errors.map(String) : [error.message];
+      return reply.code(carried.statusCode).send({ errors });
+    }
+    request.log.error({ err: error, url: request.url }, 'RPC handler failed');
+    return reply.code(500).send({ errors: [`internal error while handling ${request.method} ${request.routeOptions.url ?? request.url}`] });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      errors: [`no RPC route ${request.method} ${request.url.split('?')[0]}; this is the TaskManager RPC port, protocol ${RPC_VERSION} (see docs/rpc.md)`],
+    });
+  });
+
+  app.post<{ Body: RegisterRequest }>(JM_PATHS.register, {
+    schema: { body: registerRequestSchema },
+  }, async (request) => {
+    const response = options.resourceManager.registerTaskManager(request.body);
+    request.log.info(
+      { taskManagerId: request.body.taskManagerId, rpcAddress: request.body.rpcAddress, slots: request.body.numberOfSlots },
+      'TaskManager registered',
+    );
+    return response;
+  });
+
+  app.post<{ Params: { taskManagerId: string }; Body: HeartbeatRequest }>(JM_PATHS.heartbeat, {
+    schema: { params: heartbeatParamsSchema, body: heartbeatRequestSchema },
+  }, async (request) => {
+    const { taskManagerId } = request.params;
+    return options.resourceManager.heartbeatFromTaskManager(taskManagerId, request.body.registrationId, request.body.slotReport);
+  });
+
+  app.post<{ Body: TaskStatesRequest }>(JM_PATHS.taskStates, {
+    schema: { body: taskStatesRequestSchema },
+  }, async (request): Promise<TaskStatesResponse> => {
+    const results = options.dispatcher.updateTaskExecutionStates(request.body.updates);
+    let accepted = 0;
+    for (const result of results) if (result.applied) accepted++;
+    return { accepted, ignored: results.length - accepted };
+  });
+
+  app.post<{ Body: CheckpointAcksRequest }>(JM_PATHS.checkpointAcks, {
+    schema: { body: checkpointAcksRequestSchema },
+  }, async (request, reply) => {
+    if (options.checkpoints === undefined) {
+      return reply.code(501).send({ errors: ['checkpoint acknowledgements are not supported by this JobManager yet'] });
+    }
+    return options.checkpoints.acknowledgeCheckpoints(request.body);
+  });
+
+  app.post<{ Body: CheckpointDeclinesRequest }>(JM_PATHS.checkpointDeclines, {
+    schema: { body: checkpointDeclinesRequestSchema },
+  }, async (request, reply) => {
+    if (options.checkpoints === undefined) {
+      return reply.code(501).send({ errors: ['checkpoint declines are not supported by this JobManager yet'] });
+    }
+    return options.checkpoints.declineCheckpoints(request.body);
+  });
+
+  return app;
+}
