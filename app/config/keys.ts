@@ -105,3 +105,11 @@ export function keySpec(name: string): KeySpec | undefined {
 export function knownKeyNames(): string[] {
   return [...byName.keys()];
 }
+
+/** Environment variable for a key or alias: upper-cased, `.` and `-` turned into `_`. */
+export function envVarName(name: string): string {
+  return name.toUpperCase().replace(/[.-]/g, '_');
+}
+
+/** Path of appsettings.json (like `--config PATH`); not a key itself. */
+export const CONFIG_FILE_ENV = 'JOBMANAGER_CONFIG_FILE';
