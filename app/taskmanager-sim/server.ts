@@ -30,6 +30,9 @@ export function buildSimulatorServer(options: SimulatorServerOptions): FastifyIn
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
   });
   installBearerAuth(app, options.token);
+  // JSON only: without this, text/plain bodies would reach the schema as strings.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = answerForFastifyError(error, options.maxBodyBytes, 'taskmanager-sim --max-body-size');

@@ -72,6 +72,9 @@ export function buildRpcServer(options: RpcServerOptions): FastifyInstance {
   });
 
   installBearerAuth(app, options.token);
+  // JSON only: without this, text/plain bodies would reach the schema as strings.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = answerForFastifyError(error, options.maxBodyBytes, 'jobmanager.rpc.max-body-size');
