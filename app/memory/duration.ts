@@ -19,7 +19,7 @@ const MS_PER_UNIT: ReadonlyMap<string, number> = new Map(
 export const DURATION_SYNTAX =
   'a number of milliseconds, or a number with a unit (ms, s, min, h, d; e.g. "10 s", "500ms", "1 min")';
 
-const NUMBER_UNIT = /^(\d+(?:\.\d*)?|\.\d+)\s*([a-zµ]*)$/;
+const NUMBER_UNIT = /^(\d+(?:\.\d*)?|\.\d+)[ \t]*([a-zµ]*)$/;
 
 /** Parses a duration into whole milliseconds (fractions floor). Throws ConfigError naming `key`. */
 export function parseDurationMs(text: string | number, key: string, origin?: string): number {

@@ -54,7 +54,7 @@ export const SIZE_SYNTAX =
   'bytes, or a number with a Flink unit (b, k/kb, m/mb, g/gb, t/tb, case-insensitive; 1m = 1 MiB) ' +
   'or a Kubernetes quantity (Ki, Mi, Gi, Ti; M = 10^6, G = 10^9, T = 10^12; 1e9)';
 
-const NUMBER_UNIT = /^(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)$/;
+const NUMBER_UNIT = /^(\d+(?:\.\d*)?|\.\d+)[ \t]*([A-Za-z]*)$/;
 const EXPONENT = /^(\d+(?:\.\d*)?|\.\d+)[eE]([+]?\d+)$/;
 
 /**
