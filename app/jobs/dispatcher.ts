@@ -1,0 +1,179 @@
+// Dispatcher: accepts JobGraphs, runs one JobMaster per job, routes
+// TaskManager updates and losses to them, and keeps a bounded archive of
+// terminal jobs (jobstore.max-capacity) as snapshots, so a finished
+// 20,000-subtask job does not keep its ExecutionGraph alive.
+import { randomHexId } from '../cluster/ids.js';
+import { JobNotFoundError } from './errors.js';
+import { JobMaster } from './job-master.js';
+import { exceptionsView, jobDetails, jobExceptions, jobOverviewEntry, jobPlan } from './job-views.js';
+import { validateJobGraph } from './jobgraph.js';
+import {
+  TERMINAL_JOB_STATUSES,
+  type ClusterOverview,
+  type DispatcherApi,
+  type DispatcherDeps,
+  type ExceptionHistoryEntry,
+  type JobDetails,
+  type JobExceptions,
+  type JobIdWithStatus,
+  type JobMasterApi,
+  type JobOverviewEntry,
+  type JobPlan,
+  type JobStatus,
+  type JobStatusListener,
+  type SubmitResult,
+  type TaskExecutionStateResult,
+  type TaskExecutionStateUpdate,
+} from './types.js';
+
+interface ArchivedJob {
+  readonly status: JobStatus;
+  readonly overview: JobOverviewEntry;
+  readonly details: JobDetails;
+  readonly plan: JobPlan;
+  /** Exception history at the end (newest first), bounded by exceptionHistorySize. */
+  readonly exceptionHistory: { entries: readonly ExceptionHistoryEntry[]; dropped: number };
+}
+
+export class Dispatcher implements DispatcherApi {
+  private readonly running = new Map<string, JobMaster>();
+  private readonly archive = new Map<string, ArchivedJob>();
+  private readonly statusListeners = new Set<JobStatusListener>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.unsubscribe = deps.resourceManager.onTaskManagerLost((taskManagerId, cause) => {
+      for (const jm of [...this.running.values()]) jm.handleTaskManagerLost(taskManagerId, cause);
+    });
+  }
+
+  submitJob(body: unknown): SubmitResult {
+    const jobGraph = validateJobGraph(body);
+    const jobId = randomHexId();
+    const jm = new JobMaster(jobId, jobGraph, deps(this.deps));
+    this.running.set(jobId, jm);
+    jm.onStatusChange((status, timestamp) => {
+      if (TERMINAL_JOB_STATUSES.has(status)) this.archiveJob(jm);
+      for (const l of [...this.statusListeners]) l(jobId, status, timestamp);
+    });
+    this.deps.log?.info({ jobId, name: jobGraph.name, vertices: jobGraph.vertices.length, subtasks: jm.totalTasks() }, 'job submitted');
+    jm.start();
+    return { jobId };
+  }
+
+  cancelJob(jobId: string): JobStatus {
+    const jm = this.running.get(jobId);
+    if (jm) return jm.cancel();
+    const archived = this.archive.get(jobId);
+    if (archived) return archived.status;
+    throw new JobNotFoundError(jobId);
+  }
+
+  listJobs(): { jobs: JobIdWithStatus[] } {
+    const jobs: JobIdWithStatus[] = [];
+    for (const [id, jm] of this.running) jobs.push({ id, status: jm.status() });
+    for (const [id, a] of this.archive) jobs.push({ id, status: a.status });
+    return { jobs };
+  }
+
+  jobsOverview(): { jobs: JobOverviewEntry[] } {
+    const now = this.deps.clock.now();
+    const jobs: JobOverviewEntry[] = [];
+    for (const jm of this.running.values()) jobs.push(jobOverviewEntry(jm, now));
+    for (const a of this.archive.values()) jobs.push(a.overview);
+    return { jobs };
+  }
+
+  jobDetails(jobId: string): JobDetails | undefined {
+    const now = this.deps.clock.now();
+    const jm = this.running.get(jobId);
+    if (jm) return jobDetails(jm, now);
+    const a = this.archive.get(jobId);
+    return a ? { ...a.details, now } : undefined;
+  }
+
+  jobPlan(jobId: string): { plan: JobPlan } | undefined {
+    const jm = this.running.get(jobId);
+    if (jm) return { plan: jobPlan(jm) };
+    const a = this.archive.get(jobId);
+    return a ? { plan: a.plan } : undefined;
+  }
+
+  jobExceptions(jobId: string, maxExceptions?: number): JobExceptions | undefined {
+    const jm = this.running.get(jobId);
+    if (jm) return jobExceptions(jm, maxExceptions);
+    const a = this.archive.get(jobId);
+    return a ? exceptionsView(a.exceptionHistory, maxExceptions) : undefined;
+  }
+
+  overview(): ClusterOverview {
+    const totals = this.deps.resourceManager.slotTotals();
+    let finished = 0;
+    let cancelled = 0;
+    let failed = 0;
+    for (const a of this.archive.values()) {
+      if (a.status === 'FINISHED') finished++;
+      else if (a.status === 'CANCELED') cancelled++;
+      else if (a.status === 'FAILED') failed++;
+    }
+    return {
+      taskmanagers: totals.taskManagers,
+      'slots-total': totals.slotsTotal,
+      'slots-available': totals.slotsAvailable,
+      'jobs-running': this.running.size,
+      'jobs-finished': finished,
+      'jobs-cancelled': cancelled,
+      'jobs-failed': failed,
+    };
+  }
+
+  updateTaskExecutionState(update: TaskExecutionStateUpdate): TaskExecutionStateResult {
+    const jm = this.running.get(update.jobId);
+    if (!jm) return { applied: false, reason: this.archive.has(update.jobId) ? 'unknown-attempt' : 'unknown-job' };
+    return jm.updateTaskExecutionState(update);
+  }
+
+  updateTaskExecutionStates(updates: readonly TaskExecutionStateUpdate[]): TaskExecutionStateResult[] {
+    return updates.map((u) => this.updateTaskExecutionState(u));
+  }
+
+  jobMaster(jobId: string): JobMasterApi | undefined {
+    return this.running.get(jobId);
+  }
+
+  /** The concrete JobMaster (tests, benchmarks). */
+  runningJobMaster(jobId: string): JobMaster | undefined {
+    return this.running.get(jobId);
+  }
+
+  onJobStatusChange(listener: JobStatusListener): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const jm of this.running.values()) jm.close();
+  }
+
+  private archiveJob(jm: JobMaster): void {
+    const now = this.deps.clock.now();
+    const { entries, dropped } = jm.exceptionHistory();
+    this.archive.set(jm.jobId, {
+      status: jm.status(),
+      overview: jobOverviewEntry(jm, now),
+      details: jobDetails(jm, now),
+      plan: jobPlan(jm),
+      exceptionHistory: { entries: [...entries], dropped },
+    });
+    this.running.delete(jm.jobId);
+    while (this.archive.size > this.deps.options.archivedJobsMax) {
+      const oldest = this.archive.keys().next().value as string;
+      this.archive.delete(oldest);
+    }
+  }
+}
+
+function deps(d: DispatcherDeps): ConstructorParameters<typeof JobMaster>[2] {
+  return { clock: d.clock, resourceManager: d.resourceManager, gateway: d.gateway, options: d.options, ...(d.log ? { log: d.log } : {}) };
+}
