@@ -1,0 +1,100 @@
+// Effective checkpoint settings of a job: the JobGraph's `checkpointing`
+// block over the cluster defaults (Flink's `execution.checkpointing.*`,
+// `state.checkpoints.num-retained`, `web.checkpoints.history`).
+
+/** The JobGraph's `checkpointing` block (milliseconds). Every field optional. */
+export interface JobCheckpointingConfig {
+  readonly interval?: number;
+  readonly timeout?: number;
+  readonly minPause?: number;
+  readonly maxConcurrent?: number;
+  readonly retained?: number;
+  readonly tolerableFailures?: number;
+}
+
+export interface CheckpointSettings {
+  /** 0 = no periodic checkpoints (manual ones still work). */
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly minPauseMs: number;
+  readonly maxConcurrent: number;
+  readonly retained: number;
+  /** Consecutive failed checkpoints tolerated before the job fails over. */
+  readonly tolerableFailures: number;
+  /** Entries of `history` in /jobs/:jobid/checkpoints. */
+  readonly historySize: number;
+}
+
+/** Cluster defaults, as parsed from the configuration keys. */
+export interface CheckpointDefaults {
+  /** `execution.checkpointing.interval`; undefined = off unless the JobGraph sets one. */
+  readonly intervalMs: number | undefined;
+  /** `execution.checkpointing.timeout` */
+  readonly timeoutMs: number;
+  /** `execution.checkpointing.min-pause` */
+  readonly minPauseMs: number;
+  /** `execution.checkpointing.max-concurrent-checkpoints` */
+  readonly maxConcurrent: number;
+  /** `state.checkpoints.num-retained` */
+  readonly retained: number;
+  /** `execution.checkpointing.tolerable-failed-checkpoints` */
+  readonly tolerableFailures: number;
+  /** `web.checkpoints.history` */
+  readonly historySize: number;
+}
+
+/** The registry defaults of app/config/keys.ts, for tests and tools. */
+export const BUILTIN_CHECKPOINT_DEFAULTS: CheckpointDefaults = {
+  intervalMs: undefined,
+  timeoutMs: 600_000,
+  minPauseMs: 0,
+  maxConcurrent: 1,
+  retained: 1,
+  tolerableFailures: 0,
+  historySize: 10,
+};
+
+/** Key names, so the composition root reads them without repeating strings. */
+export const CHECKPOINT_CONFIG_KEYS = {
+  intervalMs: 'execution.checkpointing.interval',
+  timeoutMs: 'execution.checkpointing.timeout',
+  minPauseMs: 'execution.checkpointing.min-pause',
+  maxConcurrent: 'execution.checkpointing.max-concurrent-checkpoints',
+  tolerableFailures: 'execution.checkpointing.tolerable-failed-checkpoints',
+  retained: 'state.checkpoints.num-retained',
+  historySize: 'web.checkpoints.history',
+} as const;
+
+/**
+ * Builds the defaults from a lookup of already-parsed numbers (durations in
+ * ms); missing keys keep the built-in defaults.
+ */
+export function checkpointDefaultsFrom(lookup: (key: string) => number | undefined): CheckpointDefaults {
+  const b = BUILTIN_CHECKPOINT_DEFAULTS;
+  const get = (key: string, fallback: number): number => lookup(key) ?? fallback;
+  return {
+    intervalMs: lookup(CHECKPOINT_CONFIG_KEYS.intervalMs) ?? b.intervalMs,
+    timeoutMs: get(CHECKPOINT_CONFIG_KEYS.timeoutMs, b.timeoutMs),
+    minPauseMs: get(CHECKPOINT_CONFIG_KEYS.minPauseMs, b.minPauseMs),
+    maxConcurrent: get(CHECKPOINT_CONFIG_KEYS.maxConcurrent, b.maxConcurrent),
+    retained: get(CHECKPOINT_CONFIG_KEYS.retained, b.retained),
+    tolerableFailures: get(CHECKPOINT_CONFIG_KEYS.tolerableFailures, b.tolerableFailures),
+    historySize: get(CHECKPOINT_CONFIG_KEYS.historySize, b.historySize),
+  };
+}
+
+const clampInt = (v: number, min: number): number => Math.max(min, Math.floor(v));
+
+/** JobGraph values win over cluster defaults; values are clamped into their valid range. */
+export function resolveCheckpointSettings(job: JobCheckpointingConfig | undefined, defaults: CheckpointDefaults): CheckpointSettings {
+  const interval = job?.interval ?? defaults.intervalMs ?? 0;
+  return {
+    intervalMs: interval > 0 ? Math.floor(interval) : 0,
+    timeoutMs: clampInt(job?.timeout ?? defaults.timeoutMs, 1),
+    minPauseMs: clampInt(job?.minPause ?? defaults.minPauseMs, 0),
+    maxConcurrent: clampInt(job?.maxConcurrent ?? defaults.maxConcurrent, 1),
+    retained: clampInt(job?.retained ?? defaults.retained, 1),
+    tolerableFailures: clampInt(job?.tolerableFailures ?? defaults.tolerableFailures, 0),
+    historySize: clampInt(defaults.historySize, 1),
+  };
+}
