@@ -189,14 +189,13 @@ export function deriveMemoryPlan(
       processBytes = jobManagerBytes + overheadBytes;
     } else {
       processBytes = inputs.processBytes;
-      const offHeapKeys = inputs.offHeapBytes === undefined ? [] : [K.offHeap];
       if (jobManagerBytes > processBytes) {
         throw new ConfigError(
           `${named(K.heap, heapBytes)} plus ${inputs.offHeapBytes === undefined ? 'the default ' : ''}${named(K.offHeap, offHeapBytes)} ` +
             `exceed ${named(K.process, processBytes)}; raise ${K.process} or lower ${K.heap}` +
             (inputs.offHeapBytes === undefined ? '' : ` or ${K.offHeap}`) +
             `, or set only one of ${K.process} and ${K.heap}`,
-          [K.heap, K.process, ...offHeapKeys],
+          [K.heap, K.offHeap, K.process],
         );
       }
       overheadBytes = processBytes - jobManagerBytes;
@@ -209,7 +208,7 @@ export function deriveMemoryPlan(
         throw new ConfigError(
           `the runtime overhead left by ${named(K.process, processBytes)} minus ${named(K.heap, heapBytes)} and ` +
             `${named(K.offHeap, offHeapBytes)} is ${bytesAndHuman(overheadBytes)}, ${tooSmall ? 'below' : 'above'} ${bound}; ${fix}`,
-          [K.process, K.heap, tooSmall ? K.overheadMin : K.overheadMax, ...offHeapKeys],
+          [K.process, K.heap, K.offHeap, tooSmall ? K.overheadMin : K.overheadMax],
         );
       }
     }
