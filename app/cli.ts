@@ -24,6 +24,10 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     summary: 'taskmanager-sim [options]            simulated TaskManagers speaking the real RPC protocol',
     run: async (args) => (await import('./cli/taskmanager-sim.js')).runTaskManagerSim(args),
   },
+  size: {
+    summary: 'size --jobs N --subtasks M --taskmanagers K [...]   the memory limit a workload needs',
+    run: async (args) => (await import('./cli/size.js')).run(args),
+  },
 };
 
 export function usage(): string {

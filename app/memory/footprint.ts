@@ -27,6 +27,8 @@ export interface FootprintConstants {
   readonly perArchivedJobBytes: number;
   /** Per vertex of an archived job. */
   readonly perArchivedJobVertexBytes: number;
+  /** Per checkpoint statistics entry kept in the checkpoint history cache. */
+  readonly perCheckpointHistoryEntryBytes: number;
   /** Heap of an idle JobManager after boot (code, Fastify, pino, prom-client, config). */
   readonly baselineHeapBytes: number;
 }
@@ -48,6 +50,7 @@ export const FOOTPRINT: FootprintConstants = {
   perSlotBytes: 256,
   perArchivedJobBytes: 4 * 1024,
   perArchivedJobVertexBytes: 1024,
+  perCheckpointHistoryEntryBytes: 1024,
   baselineHeapBytes: 24 * 1024 * 1024,
 };
 
@@ -110,6 +113,8 @@ export interface Workload {
   readonly slotsPerTaskManager?: number;
   readonly retainedCheckpoints: number;
   readonly archivedJobs: number;
+  /** Checkpoint statistics kept per job (web.checkpoints.history, default 10). */
+  readonly checkpointHistoryPerJob?: number;
 }
 
 export interface WorkloadEstimate {
@@ -117,6 +122,7 @@ export interface WorkloadEstimate {
   readonly perJobBytes: number;
   readonly taskManagerBytes: number;
   readonly archivedJobsBytes: number;
+  readonly checkpointHistoryBytes: number;
 }
 
 export function estimateWorkload(w: Workload, c: FootprintConstants = FOOTPRINT): WorkloadEstimate {
@@ -137,5 +143,6 @@ export function estimateWorkload(w: Workload, c: FootprintConstants = FOOTPRINT)
     taskManagerBytes,
     liveBytes: w.jobs * perJob + taskManagerBytes,
     archivedJobsBytes: w.archivedJobs * estimateArchivedJobBytes(vertices, c),
+    checkpointHistoryBytes: w.retainedCheckpoints > 0 ? w.jobs * (w.checkpointHistoryPerJob ?? 10) * c.perCheckpointHistoryEntryBytes : 0,
   };
 }
