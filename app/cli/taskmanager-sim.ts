@@ -1,7 +1,9 @@
 // `jobmanager taskmanager-sim`: runs N simulated TaskManagers in this process
-// until SIGINT/SIGTERM. Usage errors exit 64 (EX_USAGE) with one line.
+// until SIGINT/SIGTERM. Usage errors throw CliUsageError (app/cli.ts prints
+// the line and the usage, exit 64).
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { CliUsageError } from './context.js';
 import { defaultTokenPath, readTokenFile, RpcTokenError } from '../http/rpc/token.js';
 import { startSimulator } from '../taskmanager-sim/simulator.js';
 
@@ -29,8 +31,10 @@ Synthetic tasks run until canceled unless their vertex config says otherwise:
   sim.fail-attempts, sim.fail-subtasks (see app/taskmanager-sim/README.md).
 `;
 
-export class UsageError extends Error {
-  readonly exitCode = 64;
+class UsageError extends CliUsageError {
+  constructor(message: string) {
+    super(message, TASKMANAGER_SIM_USAGE);
+  }
 }
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max: number): number {
@@ -127,16 +131,7 @@ export async function runTaskManagerSim(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<number> {
-  let options: SimCliOptions | undefined;
-  try {
-    options = parseTaskManagerSimArgs(argv, env);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n`);
-      return err.exitCode;
-    }
-    throw err;
-  }
+  const options = parseTaskManagerSimArgs(argv, env);
   if (options === undefined) {
     process.stdout.write(TASKMANAGER_SIM_USAGE);
     return 0;
@@ -165,3 +160,6 @@ export async function runTaskManagerSim(
     process.once('SIGTERM', shutdown);
   });
 }
+
+/** The subcommand convention of app/cli.ts. */
+export const run = (args: readonly string[]): Promise<number> => runTaskManagerSim(args);

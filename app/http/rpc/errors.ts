@@ -81,3 +81,27 @@ export function answerForFastifyError(
   }
   return undefined;
 }
+
+/**
+ * Errors of the domain core and the memory work carry their HTTP meaning
+ * (`statusCode`, `errors`, and for 503 a retry hint: AdmissionRejectedError,
+ * PoolExhaustedError). Only 4xx and 503 are passed through; anything else is
+ * an internal error.
+ */
+export function answerForCarriedError(error: unknown): HttpErrorAnswer | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const carried = error as { statusCode?: unknown; errors?: unknown; message?: unknown; retryAfterMs?: unknown; retryAfterSeconds?: unknown };
+  const status = carried.statusCode;
+  if (typeof status !== 'number' || !((status >= 400 && status < 500) || status === 503)) return undefined;
+  const errors = Array.isArray(carried.errors) && carried.errors.length > 0
+    ? carried.errors.map(String)
+    : [String(carried.message ?? 'request refused')];
+  const answer: HttpErrorAnswer = { statusCode: status, errors };
+  if (status === 503) {
+    const seconds = typeof carried.retryAfterSeconds === 'number'
+      ? carried.retryAfterSeconds
+      : typeof carried.retryAfterMs === 'number' ? carried.retryAfterMs / 1000 : 1;
+    answer.headers = { 'retry-after': String(Math.max(1, Math.ceil(seconds))) };
+  }
+  return answer;
+}

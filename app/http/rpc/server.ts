@@ -7,7 +7,7 @@ import type { ResourceManagerApi } from '../../cluster/types.js';
 import { RegistrationError } from '../../cluster/errors.js';
 import type { DispatcherApi } from '../../jobs/types.js';
 import { installBearerAuth } from './auth.js';
-import { answerForFastifyError } from './errors.js';
+import { answerForCarriedError, answerForFastifyError } from './errors.js';
 import {
   JM_PATHS,
   RPC_VERSION,
@@ -52,12 +52,6 @@ export interface RpcServerOptions {
   keepAliveTimeoutMs?: number;
 }
 
-/** Thrown by domain ports for a request that is well-formed but not acceptable. */
-export interface StatusCarrying {
-  statusCode?: number;
-  errors?: unknown;
-}
-
 export function buildRpcServer(options: RpcServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -84,10 +78,9 @@ export function buildRpcServer(options: RpcServerOptions): FastifyInstance {
     if (error instanceof RegistrationError) {
       return reply.code(400).send({ errors: error.errors });
     }
-    const carried = error as StatusCarrying;
-    if (typeof carried.statusCode === 'number' && carried.statusCode >= 400 && carried.statusCode < 500) {
-      const errors = Array.isArray(carried.errors) ? carried.errors.map(String) : [error.message];
-      return reply.code(carried.statusCode).send({ errors });
+    const carried = answerForCarriedError(error);
+    if (carried !== undefined) {
+      return reply.code(carried.statusCode).headers(carried.headers ?? {}).send({ errors: carried.errors });
     }
     request.log.error({ err: error, url: request.url }, 'RPC handler failed');
     return reply.code(500).send({ errors: [`internal error while handling ${request.method} ${request.routeOptions.url ?? request.url}`] });
