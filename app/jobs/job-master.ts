@@ -71,6 +71,8 @@ export class JobMaster implements JobMasterApi {
   /** Bumped whenever deployed attempts are abandoned (cancel, failover); stale async work checks it. */
   private epoch = 0;
   private restoreProvider: RestoreCheckpointProvider | undefined;
+  /** RPC addresses of TaskManagers this job deployed to (still known after the TaskManager is lost). */
+  private readonly tmAddresses = new Map<string, string>();
   private readonly statusListeners = new Set<Listener<[JobStatus, number]>>();
   private readonly allRunningListeners = new Set<Listener<[]>>();
   private readonly notRunningListeners = new Set<Listener<[]>>();
@@ -370,7 +372,11 @@ export class JobMaster implements JobMasterApi {
           ...(restore ? { restoreCheckpoint: restore } : {}),
         };
         let batch = byTaskManager.get(slot.taskManagerId);
-        if (!batch) byTaskManager.set(slot.taskManagerId, (batch = []));
+        if (!batch) {
+          byTaskManager.set(slot.taskManagerId, (batch = []));
+          const address = this.deps.resourceManager.rpcAddressOf(slot.taskManagerId);
+          if (address) this.tmAddresses.set(slot.taskManagerId, address);
+        }
         batch.push(descriptor);
       }
     }
@@ -580,7 +586,9 @@ export class JobMaster implements JobMasterApi {
     const head = `${cause.exceptionName}: ${cause.message}`;
     let stacktrace = cause.stack ? (cause.stack.includes(cause.message) ? cause.stack : `${head}\n${cause.stack}`) : head;
     if (stacktrace.length > MAX_STACK_CHARS) stacktrace = stacktrace.slice(0, MAX_STACK_CHARS) + '\n... (truncated)';
-    const address = cause.taskManagerId ? this.deps.resourceManager.rpcAddressOf(cause.taskManagerId) : undefined;
+    const address = cause.taskManagerId
+      ? (this.deps.resourceManager.rpcAddressOf(cause.taskManagerId) ?? this.tmAddresses.get(cause.taskManagerId))
+      : undefined;
     return {
       exceptionName: cause.exceptionName,
       stacktrace,
