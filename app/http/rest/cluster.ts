@@ -1,0 +1,28 @@
+// All cluster REST endpoints (jobs, overview, /config, taskmanagers, Flink
+// metrics) as one plugin for the composition root. Registered unprefixed and
+// under /v1, as Flink serves its REST API v1 at both.
+import type { FastifyPluginAsync } from 'fastify';
+import type { ResourceManagerApi } from '../../cluster/types.js';
+import type { DispatcherApi } from '../../jobs/types.js';
+import { clusterRestErrorHandler } from './errors-domain.js';
+import { jobsRest } from './jobs.js';
+import { flinkMetricsRest } from './metrics-flink.js';
+import { overviewRest } from './overview.js';
+import { taskManagersRest } from './taskmanagers.js';
+
+export interface ClusterRestOptions {
+  readonly dispatcher: DispatcherApi;
+  readonly resourceManager: ResourceManagerApi;
+}
+
+export const clusterRest: FastifyPluginAsync<ClusterRestOptions> = async (app, { dispatcher, resourceManager }) => {
+  for (const prefix of ['', '/v1']) {
+    await app.register(async (scope) => {
+      scope.setErrorHandler(clusterRestErrorHandler(app.initialConfig.bodyLimit ?? 1048576));
+      await scope.register(jobsRest, { dispatcher });
+      await scope.register(overviewRest, { dispatcher });
+      await scope.register(taskManagersRest, { resourceManager });
+      await scope.register(flinkMetricsRest, { dispatcher });
+    }, { prefix });
+  }
+};
