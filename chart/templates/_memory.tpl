@@ -120,14 +120,13 @@ A fraction in [0, 1). Args: dict "key" "value". Returns the number as text.
 */}}
 {{- define "jobmanager.parseFraction" -}}
 {{- $text := toString .value -}}
-{{- if not (regexMatch "^\\s*[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?\\s*$" $text) -}}
-{{- fail (printf "%s %s is not a number; accepted: a fraction in [0, 1), e.g. 0.1" .key (toJson $text)) -}}
+{{- $raw := trim $text -}}
+{{- $ok := regexMatch "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$" $raw -}}
+{{- if $ok }}{{ $f := float64 $raw }}{{ if or (lt $f 0.0) (ge $f 1.0) }}{{ $ok = false }}{{ end }}{{ end -}}
+{{- if not $ok -}}
+{{- fail (printf "%s %s (%s) is invalid; accepted: a fraction in [0, 1), e.g. 0.1" .key (toJson $text) .origin) -}}
 {{- end -}}
-{{- $f := float64 (trim $text) -}}
-{{- if or (lt $f 0.0) (ge $f 1.0) -}}
-{{- fail (printf "%s (%s) must lie in [0, 1)" .key (trim $text)) -}}
-{{- end -}}
-{{- trim $text -}}
+{{- $raw -}}
 {{- end }}
 
 {{/*
@@ -145,12 +144,12 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- $empty := list "" nil -}}
 
 {{- /* inputs */ -}}
-{{- $fText := include "jobmanager.parseFraction" (dict "key" $K.fraction "value" (ternary 0.1 $ov.fraction (has $ov.fraction $empty))) -}}
+{{- $fText := include "jobmanager.parseFraction" (dict "key" $K.fraction "value" (ternary 0.1 $ov.fraction (has $ov.fraction $empty)) "origin" "memory.overhead.fraction") -}}
 {{- $f := float64 $fText -}}
 {{- $oMin := float64 (include "jobmanager.parseSize" (dict "key" $K.min "value" (ternary "80m" $ov.min (has $ov.min $empty)) "origin" "memory.overhead.min")) -}}
 {{- $oMax := float64 (include "jobmanager.parseSize" (dict "key" $K.max "value" (ternary "1g" $ov.max (has $ov.max $empty)) "origin" "memory.overhead.max")) -}}
 {{- $seg := float64 (include "jobmanager.parseSize" (dict "key" $K.segment "value" (ternary "32k" $mem.networkSegmentSize (has $mem.networkSegmentSize $empty)) "origin" "memory.networkSegmentSize")) -}}
-{{- $cfText := include "jobmanager.parseFraction" (dict "key" $K.cache "value" (ternary 0.2 $mem.cacheFraction (has $mem.cacheFraction $empty))) -}}
+{{- $cfText := include "jobmanager.parseFraction" (dict "key" $K.cache "value" (ternary 0.2 $mem.cacheFraction (has $mem.cacheFraction $empty)) "origin" "memory.cacheFraction") -}}
 {{- $cf := float64 $cfText -}}
 {{- $res := default dict .Values.resources -}}
 {{- $limits := default dict $res.limits -}}
@@ -185,11 +184,7 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- end -}}
 
 {{- /* derivation (memory-model.md "Derivation") */ -}}
-{{- $r := include "jobmanager.derivePlan" (dict "K" $K "P" $P "H" $H "OH" $OH "N" $N "S" $S "f" $f "oMin" $oMin "oMax" $oMax "seg" $seg "cf" $cf) | fromJson -}}
-
-{{- if and (ge $limit 0.0) (gt (float64 $r.process) $limit) -}}
-{{- fail (printf "%s (%s) exceeds the container's memory limit %s (%s, resources.limits.memory)" $K.process (include "jobmanager.bytesAndHuman" $r.process) $K.limit (include "jobmanager.bytesAndHuman" $limit)) -}}
-{{- end -}}
+{{- $r := include "jobmanager.derivePlan" (dict "K" $K "P" $P "H" $H "OH" $OH "N" $N "S" $S "f" $f "oMin" $oMin "oMax" $oMax "seg" $seg "cf" $cf "limit" $limit "limitOrigin" (printf "%s (resources.limits.memory)" $K.limit)) | fromJson -}}
 {{- $_ := set $r "containerLimit" (ternary (int64 $limit) nil (ge $limit 0.0)) -}}
 {{- $_ := set $r "overheadFraction" $fText -}}
 {{- $_ := set $r "overheadMin" (int64 $oMin) -}}
@@ -198,59 +193,116 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- toJson $r -}}
 {{- end }}
 
+{{/* `key (134217728 bytes, 128.000mb)` - plan.ts named()/part(). Args: list label bytes */}}
+{{- define "jobmanager.named" -}}
+{{- printf "%s (%s)" (index . 0) (include "jobmanager.bytesAndHuman" (index . 1)) -}}
+{{- end }}
+
+{{/* plan.ts heapOfProcess: {overhead, offHeap, heap} for a process size. Args: dict P f oMin oMax OH(-1 = derive) */}}
+{{- define "jobmanager.heapOfProcess" -}}
+{{- $MiB := 1048576.0 -}}
+{{- $O := minf (maxf (mulf (floor (divf (mulf .P .f) $MiB)) $MiB) .oMin) .oMax -}}
+{{- $T := subf .P $O -}}
+{{- $OH := .OH -}}
+{{- if lt $OH 0.0 }}{{ $OH = minf (maxf (mulf (floor (divf (mulf 0.1 $T) $MiB)) $MiB) (mulf 32.0 $MiB)) (mulf 512.0 $MiB) }}{{ end -}}
+{{- dict "overhead" $O "offHeap" $OH "heap" (subf $T $OH) | toJson -}}
+{{- end }}
+
 {{/*
-The pure derivation. Args: dict K P H OH N S f oMin oMax seg cf (sizes as
-floats, -1 = not configured). Returns the plan as JSON.
+plan.ts smallestProcessForHeap: the smallest whole-MiB process size whose
+derived heap reaches .target (binary search, as the app). Args: dict target f oMin oMax OH
+*/}}
+{{- define "jobmanager.smallestProcessForHeap" -}}
+{{- $MiB := 1048576.0 -}}
+{{- $lo := 1.0 -}}
+{{- $hi := floor (divf 9007199254740991.0 $MiB) -}}
+{{- $args := . -}}
+{{- range until 64 -}}
+{{- if lt $lo $hi -}}
+{{- $mid := floor (divf (addf $lo $hi) 2.0) -}}
+{{- $h := include "jobmanager.heapOfProcess" (dict "P" (mulf $mid $MiB) "f" $args.f "oMin" $args.oMin "oMax" $args.oMax "OH" $args.OH) | fromJson -}}
+{{- if ge (float64 $h.heap) $args.target }}{{ $hi = $mid }}{{ else }}{{ $lo = addf $mid 1.0 }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- printf "%d" (int64 (mulf $lo $MiB)) -}}
+{{- end }}
+
+{{/*
+The pure derivation, line by line plan.ts deriveMemoryPlan (same checks in
+the same order, same messages). Args: dict K P H OH N S f oMin oMax seg cf
+limit limitOrigin (sizes as floats, -1 = not configured / no limit).
+Returns the plan as JSON.
 */}}
 {{- define "jobmanager.derivePlan" -}}
 {{- $K := .K -}}
 {{- $MiB := 1048576.0 -}}
 {{- $minHeap := mulf 48.0 $MiB -}}
+{{- $recommendedHeap := mulf 128.0 $MiB -}}
 {{- $minOld := mulf 32.0 $MiB -}}
-{{- $ohLo := mulf 32.0 $MiB -}}
-{{- $ohHi := mulf 512.0 $MiB -}}
 {{- $P := .P }}{{ $H := .H }}{{ $OH := .OH }}{{ $N := .N }}{{ $S := .S -}}
 {{- $f := .f }}{{ $oMin := .oMin }}{{ $oMax := .oMax }}{{ $seg := .seg -}}
+{{- $OHset := ge .OH 0.0 -}}
+{{- $Pset := ge .P 0.0 -}}
 {{- $O := 0.0 -}}
-{{- $warnings := list -}}
 
+{{- /* validateSettings (fractions were range-checked when parsed) */ -}}
 {{- if gt $oMin $oMax -}}
-{{- fail (printf "%s (%s) is larger than %s (%s)" $K.min (include "jobmanager.bytesAndHuman" $oMin) $K.max (include "jobmanager.bytesAndHuman" $oMax)) -}}
+{{- fail (printf "%s is greater than %s; lower %s or raise %s" (include "jobmanager.named" (list $K.min $oMin)) (include "jobmanager.named" (list $K.max $oMax)) $K.min $K.max) -}}
 {{- end -}}
-{{- if le $seg 0.0 -}}
-{{- fail (printf "%s (%s) must be larger than 0" $K.segment (include "jobmanager.bytesAndHuman" $seg)) -}}
+{{- $segPow2 := false -}}
+{{- $pow := 1.0 -}}
+{{- range until 54 }}{{ if eq $seg $pow }}{{ $segPow2 = true }}{{ end }}{{ $pow = mulf $pow 2.0 }}{{ end -}}
+{{- if or (not $segPow2) (lt $seg 4096.0) -}}
+{{- fail (printf "%s must be a power of two of at least 4.000kb; use e.g. 32k" (include "jobmanager.named" (list $K.segment $seg))) -}}
+{{- end -}}
+{{- if ge $S 0.0 -}}
+{{- if not (has $S (list 1048576.0 2097152.0 4194304.0 8388608.0 16777216.0 33554432.0 67108864.0)) -}}
+{{- fail (printf "%s must be a power of two in whole MiB from 1m to 64m (1m, 2m, 4m, ... 64m); set one of those or leave it unset to derive it" (include "jobmanager.named" (list $K.semi $S))) -}}
+{{- end -}}
 {{- end -}}
 
 {{- if lt $H 0.0 -}}
-  {{- /* Only P known: overhead from P, heap takes the remainder. */ -}}
-  {{- $O = minf (maxf (mulf (floor (divf (mulf $P $f) $MiB)) $MiB) $oMin) $oMax -}}
-  {{- $T := subf $P $O -}}
-  {{- if lt $OH 0.0 -}}
-    {{- $OH = minf (maxf (mulf (floor (divf (mulf 0.1 $T) $MiB)) $MiB) $ohLo) $ohHi -}}
+  {{- if not $Pset -}}
+    {{- fail (printf "neither %s nor %s is known; set %s (e.g. 1g)" $K.process $K.heap $K.process) -}}
   {{- end -}}
-  {{- $H = subf $T $OH -}}
+  {{- /* Only P known: the heap takes the remainder, so the parts always sum to P. */ -}}
+  {{- $h := include "jobmanager.heapOfProcess" (dict "P" $P "f" $f "oMin" $oMin "oMax" $oMax "OH" $OH) | fromJson -}}
+  {{- $O = float64 $h.overhead }}{{ $OH = float64 $h.offHeap }}{{ $H = float64 $h.heap -}}
   {{- if lt $H $minHeap -}}
-    {{- fail (printf "%s (%s) is less than the sum of runtime overhead (%s), off-heap (%s) and the minimum heap (%s)" $K.process (include "jobmanager.bytesAndHuman" $P) (include "jobmanager.bytesAndHuman" $O) (include "jobmanager.bytesAndHuman" $OH) (include "jobmanager.bytesAndHuman" $minHeap)) -}}
+    {{- $least := include "jobmanager.smallestProcessForHeap" (dict "target" $minHeap "f" $f "oMin" $oMin "oMax" $oMax "OH" .OH) -}}
+    {{- fail (printf "%s is less than the sum of %s, %s and the %s; raise %s to at least %s, or lower %s%s" (include "jobmanager.named" (list $K.process $P)) (include "jobmanager.named" (list "runtime overhead" $O)) (include "jobmanager.named" (list "off-heap" $OH)) (include "jobmanager.named" (list "minimum heap" $minHeap)) $K.process (include "jobmanager.bytesAndHuman" $least) (include "jobmanager.named" (list $K.min $oMin)) (ternary (printf " or %s" $K.offHeap) "" $OHset)) -}}
   {{- end -}}
 {{- else -}}
   {{- if lt $H $minHeap -}}
-    {{- fail (printf "%s (%s) is less than the minimum heap (%s)" $K.heap (include "jobmanager.bytesAndHuman" $H) (include "jobmanager.bytesAndHuman" $minHeap)) -}}
+    {{- fail (printf "%s is less than the minimum heap (48.000mb); raise %s to at least 50331648 bytes (48.000mb) or leave it unset to derive it from %s" (include "jobmanager.named" (list $K.heap $H)) $K.heap $K.process) -}}
   {{- end -}}
-  {{- if lt $OH 0.0 -}}
-    {{- $OH = minf (maxf (mulf (floor (divf (divf $H 9.0) $MiB)) $MiB) $ohLo) $ohHi -}}
+  {{- if not $OHset -}}
+    {{- $OH = minf (maxf (mulf (floor (divf (divf $H 9.0) $MiB)) $MiB) (mulf 32.0 $MiB)) (mulf 512.0 $MiB) -}}
   {{- end -}}
   {{- $T := addf $H $OH -}}
-  {{- if lt $P 0.0 -}}
+  {{- if not $Pset -}}
+    {{- /* H configured, P not: overhead is the fraction f of P = T / (1 - f). */ -}}
     {{- $O = minf (maxf (mulf (floor (divf (divf (mulf $T $f) (subf 1.0 $f)) $MiB)) $MiB) $oMin) $oMax -}}
     {{- $P = addf $T $O -}}
   {{- else -}}
     {{- if gt $T $P -}}
-      {{- fail (printf "%s (%s) plus %s (%s) exceed %s (%s)" $K.heap (include "jobmanager.bytesAndHuman" $H) $K.offHeap (include "jobmanager.bytesAndHuman" $OH) $K.process (include "jobmanager.bytesAndHuman" $P)) -}}
+      {{- fail (printf "%s plus %s%s exceed %s; raise %s or lower %s%s, or set only one of %s and %s" (include "jobmanager.named" (list $K.heap $H)) (ternary "" "the default " $OHset) (include "jobmanager.named" (list $K.offHeap $OH)) (include "jobmanager.named" (list $K.process $P)) $K.process $K.heap (ternary (printf " or %s" $K.offHeap) "" $OHset) $K.process $K.heap) -}}
     {{- end -}}
     {{- $O = subf $P $T -}}
     {{- if or (lt $O $oMin) (gt $O $oMax) -}}
-      {{- fail (printf "the runtime overhead %s - %s - %s (%s) lies outside [%s, %s] = [%s, %s]" $K.process $K.heap $K.offHeap (include "jobmanager.bytesAndHuman" $O) $K.min $K.max (include "jobmanager.formatBytes" $oMin) (include "jobmanager.formatBytes" $oMax)) -}}
+      {{- $tooSmall := lt $O $oMin -}}
+      {{- $bound := ternary (include "jobmanager.named" (list $K.min $oMin)) (include "jobmanager.named" (list $K.max $oMax)) $tooSmall -}}
+      {{- $fix := ternary (printf "raise %s to at least %s, lower %s, or lower %s" $K.process (include "jobmanager.bytesAndHuman" (addf $T $oMin)) $K.heap $K.min) (printf "lower %s to at most %s, raise %s, or raise %s" $K.process (include "jobmanager.bytesAndHuman" (addf $T $oMax)) $K.heap $K.max) $tooSmall -}}
+      {{- fail (printf "the runtime overhead left by %s minus %s and %s is %s, %s %s; %s" (include "jobmanager.named" (list $K.process $P)) (include "jobmanager.named" (list $K.heap $H)) (include "jobmanager.named" (list $K.offHeap $OH)) (include "jobmanager.bytesAndHuman" $O) (ternary "below" "above" $tooSmall) $bound $fix) -}}
     {{- end -}}
+  {{- end -}}
+{{- end -}}
+
+{{- if and (ge .limit 0.0) (gt $P .limit) -}}
+  {{- if $Pset -}}
+    {{- fail (printf "%s exceeds the %s; lower %s to at most %d bytes or raise the container's memory limit" (include "jobmanager.named" (list $K.process $P)) (include "jobmanager.named" (list .limitOrigin .limit)) $K.process (int64 .limit)) -}}
+  {{- else -}}
+    {{- fail (printf "the process size derived from %s is %s, which exceeds the %s; lower %s or raise the container's memory limit" (include "jobmanager.named" (list $K.heap $H)) (include "jobmanager.bytesAndHuman" $P) (include "jobmanager.named" (list .limitOrigin .limit)) $K.heap) -}}
   {{- end -}}
 {{- end -}}
 
@@ -258,29 +310,33 @@ floats, -1 = not configured). Returns the plan as JSON.
   {{- $N = mulf (floor (divf (divf $OH 2.0) $MiB)) $MiB -}}
 {{- end -}}
 {{- if gt $N $OH -}}
-  {{- fail (printf "%s (%s) is larger than %s (%s)" $K.network (include "jobmanager.bytesAndHuman" $N) $K.offHeap (include "jobmanager.bytesAndHuman" $OH)) -}}
+  {{- fail (printf "%s is larger than %s; lower %s or raise %s" (include "jobmanager.named" (list $K.network $N)) (include "jobmanager.named" (list $K.offHeap $OH)) $K.network $K.offHeap) -}}
 {{- end -}}
-{{- $segments := floor (divf $N $seg) -}}
+{{- if gt $seg $N -}}
+  {{- fail (printf "%s is larger than %s; lower %s or raise %s" (include "jobmanager.named" (list $K.segment $seg)) (include "jobmanager.named" (list $K.network $N)) $K.segment $K.network) -}}
+{{- end -}}
 
 {{- if lt $S 0.0 -}}
-  {{- $S = $MiB -}}
-  {{- $target := divf $H 64.0 -}}
-  {{- range list 64.0 32.0 16.0 8.0 4.0 2.0 1.0 -}}
-    {{- if and (eq $S $MiB) (le (mulf . $MiB) $target) }}{{ $S = mulf . $MiB }}{{ end -}}
-  {{- end -}}
+  {{- /* The largest power of two (in MiB) <= H / 64, clamped to [1m, 64m]. */ -}}
+  {{- $limitMiB := floor (divf $H (mulf 64.0 $MiB)) -}}
+  {{- $s := 1.0 -}}
+  {{- range until 6 }}{{ if le (mulf $s 2.0) $limitMiB }}{{ $s = mulf $s 2.0 }}{{ end }}{{ end -}}
+  {{- $S = mulf $s $MiB -}}
 {{- end -}}
 {{- $Y := mulf 3.0 $S -}}
 {{- $old := subf $H $Y -}}
 {{- if lt $old $minOld -}}
-  {{- fail (printf "the old generation %s - 3 x %s (%s) is less than the minimum (%s)" $K.heap $K.semi (include "jobmanager.bytesAndHuman" $old) (include "jobmanager.bytesAndHuman" $minOld)) -}}
+  {{- fail (printf "the old generation, %s minus 3 x %s, is %s, below the minimum 32.000mb; lower %s or raise %s (or %s)" (include "jobmanager.named" (list $K.heap $H)) (include "jobmanager.named" (list $K.semi $S)) (include "jobmanager.bytesAndHuman" $old) $K.semi $K.heap $K.process) -}}
+{{- end -}}
+
+{{- $warnings := list -}}
+{{- if lt $H $recommendedHeap -}}
+  {{- $least := include "jobmanager.smallestProcessForHeap" (dict "target" $recommendedHeap "f" $f "oMin" $oMin "oMax" $oMax "OH" .OH) -}}
+  {{- $warnings = append $warnings (printf "the heap (%s) is below the recommended 128.000mb; a %s of at least %s (with %s derived) avoids this" (include "jobmanager.bytesAndHuman" $H) $K.process (include "jobmanager.bytesAndHuman" $least) $K.heap) -}}
 {{- end -}}
 {{- $cache := mulf (floor (divf (mulf .cf $old) $MiB)) $MiB -}}
-{{- $flags := list (printf "--max-old-space-size=%d" (int64 (floor (divf $old $MiB)))) (printf "--max-semi-space-size=%d" (int64 (floor (divf $S $MiB)))) -}}
-{{- $minWarn := mulf 128.0 $MiB -}}
-{{- if lt $H $minWarn -}}
-  {{- $warnings = append $warnings (printf "heap %s is below 128mb" (include "jobmanager.formatBytes" $H)) -}}
-{{- end -}}
-{{- dict "process" (int64 $P) "overhead" (int64 $O) "offHeap" (int64 $OH) "network" (int64 $N) "networkSegmentSize" (int64 $seg) "networkSegments" (int64 $segments) "heap" (int64 $H) "semiSpace" (int64 $S) "youngGeneration" (int64 $Y) "oldGeneration" (int64 $old) "cache" (int64 $cache) "flags" $flags "warnings" $warnings | toJson -}}
+{{- $flags := list (printf "--max-old-space-size=%d" (int64 (floor (divf $old $MiB)))) (printf "--max-semi-space-size=%d" (int64 (divf $S $MiB))) -}}
+{{- dict "process" (int64 $P) "overhead" (int64 $O) "offHeap" (int64 $OH) "network" (int64 $N) "networkSegmentSize" (int64 $seg) "networkSegments" (int64 (floor (divf $N $seg))) "heap" (int64 $H) "semiSpace" (int64 $S) "youngGeneration" (int64 $Y) "oldGeneration" (int64 $old) "cache" (int64 $cache) "flags" $flags "warnings" $warnings | toJson -}}
 {{- end }}
 
 {{/*
