@@ -207,6 +207,11 @@ export class JobCheckpointStore {
     return p;
   }
 
+  /** A brand-new job: nothing on disk to read (skips recover()). */
+  markFresh(): void {
+    this.recovered = true;
+  }
+
   /** The next id that reserveCheckpointId would hand out. */
   peekNextCheckpointId(): number {
     return this.nextId;
