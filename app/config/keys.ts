@@ -79,6 +79,8 @@ export const KEYS: readonly KeySpec[] = [
   k('restart-strategy.fixed-delay.attempts', 'integer', '10', 'Default restart attempts'),
   k('restart-strategy.fixed-delay.delay', 'duration', '1 s', 'Default delay between restarts'),
   k('jobstore.max-capacity', 'integer', '1000', 'Most archived (terminal) jobs remembered'),
+  k('jobmanager.execution.attempts-history-size', 'integer', '16', 'Prior execution attempts remembered per subtask (0..255)'),
+  k('web.exception-history-size', 'integer', '16', 'Failures remembered in a job\'s exception history'),
 
   // --- checkpoints ---
   k('execution.checkpointing.interval', 'duration', undefined, 'Default checkpoint interval (unset = off unless the JobGraph sets one)'),

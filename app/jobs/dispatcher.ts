@@ -42,6 +42,17 @@ export class Dispatcher implements DispatcherApi {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: DispatcherDeps) {
+    const o = deps.options;
+    if (!(Number.isInteger(o.attemptHistorySize) && o.attemptHistorySize >= 0 && o.attemptHistorySize <= 255)) {
+      throw new RangeError(`jobmanager.execution.attempts-history-size must be an integer 0..255, got ${o.attemptHistorySize}`);
+    }
+    if (!(Number.isInteger(o.exceptionHistorySize) && o.exceptionHistorySize >= 1)) {
+      throw new RangeError(`web.exception-history-size must be an integer >= 1, got ${o.exceptionHistorySize}`);
+    }
+    if (!(Number.isInteger(o.archivedJobsMax) && o.archivedJobsMax >= 0)) {
+      throw new RangeError(`jobstore.max-capacity must be an integer >= 0, got ${o.archivedJobsMax}`);
+    }
+    if (!(o.slotRequestTimeoutMs > 0)) throw new RangeError(`slot.request.timeout must be a positive duration, got ${o.slotRequestTimeoutMs} ms`);
     this.unsubscribe = deps.resourceManager.onTaskManagerLost((taskManagerId, cause) => {
       for (const jm of [...this.running.values()]) jm.handleTaskManagerLost(taskManagerId, cause);
     });
