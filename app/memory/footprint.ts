@@ -34,23 +34,36 @@ export interface FootprintConstants {
 }
 
 /**
- * Measured on Node 20.20 (x64) with `--expose-gc`, see docs/sizing.md for the
- * method and raw figures; rounded up to leave margin for Node 24's different
- * object layout.
- * PLACEHOLDER values until calibrated against the real ExecutionGraph.
+ * Measured on Node 20.20 (x64) with `--expose-gc` by
+ * scripts/stress/calibrate.mjs on the real domain objects (raw figures and
+ * method in docs/sizing.md), then rounded up with margin: for Node 24's
+ * object layout, for attempt history after restarts, and for the adapters'
+ * share (REST views, RPC client pools) that the domain-only measurement
+ * does not see.
+ *
+ *   measured (retained after GC)             constant
+ *   job, fixed            4.8-6.7 KiB         16 KiB
+ *   job vertex + edge     2.2 KiB             3 KiB + 1 KiB
+ *   subtask (RUNNING)     84 B                256 B
+ *   pending ckpt/subtask  220 B               256 B (per retained or concurrent checkpoint)
+ *   retained ckpt/subtask 91 B
+ *   TaskManager           0.5 KiB (registry)  4 KiB (+ RPC client, heartbeat)
+ *   slot                  7 B                 64 B
+ *   archived job (8 v.)   7.5-8.2 KiB         2 KiB + 1.5 KiB per vertex (= the cache's own estimate)
+ *   idle JobManager heap  10.6 MiB            24 MiB
  */
 export const FOOTPRINT: FootprintConstants = {
   perJobBytes: 16 * 1024,
-  perJobVertexBytes: 2 * 1024,
-  perSubtaskBytes: 600,
-  perEdgeGroupBytes: 512,
+  perJobVertexBytes: 3 * 1024,
+  perSubtaskBytes: 256,
+  perEdgeGroupBytes: 1024,
   perCheckpointBytes: 2 * 1024,
-  perCheckpointSubtaskBytes: 200,
-  perTaskManagerBytes: 8 * 1024,
-  perSlotBytes: 256,
-  perArchivedJobBytes: 4 * 1024,
-  perArchivedJobVertexBytes: 1024,
-  perCheckpointHistoryEntryBytes: 1024,
+  perCheckpointSubtaskBytes: 256,
+  perTaskManagerBytes: 4 * 1024,
+  perSlotBytes: 64,
+  perArchivedJobBytes: 2 * 1024,
+  perArchivedJobVertexBytes: 1536,
+  perCheckpointHistoryEntryBytes: 2 * 1024,
   baselineHeapBytes: 24 * 1024 * 1024,
 };
 
