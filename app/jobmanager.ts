@@ -6,11 +6,20 @@
 // Adding a service: construct it in createJobManager under the matching
 // section below, pass it to the adapters that need it, and stop it in close()
 // (reverse order of construction).
-import type { FastifyInstance } from 'fastify';
+import { isAbsolute, resolve } from 'node:path';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Configuration } from './config/configuration.js';
 import { ConfigError } from './config/errors.js';
+import { systemClock } from './cluster/clock.js';
+import { ResourceManager } from './cluster/resource-manager.js';
+import { clusterRest } from './http/rest/cluster.js';
 import { jobManagerRest, type JobManagerState } from './http/rest/jobmanager.js';
+import { HttpTaskExecutorGateway } from './http/rpc/gateway.js';
+import { buildRpcServer } from './http/rpc/server.js';
+import { resolveRpcToken, RpcTokenError } from './http/rpc/token.js';
+import { Dispatcher } from './jobs/dispatcher.js';
+import type { RestartStrategySpec } from './jobs/types.js';
 import { createRestServer } from './http/server.js';
 import { readContainerMemory, type ContainerMemory } from './memory/cgroup.js';
 import type { MemoryPlan } from './memory/plan.js';
@@ -28,17 +37,25 @@ export interface JobManagerDeps {
   readonly logger: Logger;
   /** Fresh cgroup figures for live endpoints; tests inject fixtures. */
   readonly readContainerMemory?: () => ContainerMemory;
+  /** Relative paths (jobmanager.storage.dir) resolve against this; default process.cwd(). */
+  readonly cwd?: string;
 }
 
 export interface ListenAddresses {
   /** e.g. http://127.0.0.1:8081 */
   readonly rest: string;
+  /** The TaskManager-facing RPC, e.g. http://127.0.0.1:6123 */
+  readonly rpc: string;
 }
 
 export interface JobManager {
   readonly config: Configuration;
   readonly plan: MemoryPlan;
   readonly rest: FastifyInstance;
+  /** The TaskManager-facing RPC server (jobmanager.rpc.port). */
+  readonly rpc: FastifyInstance;
+  readonly resourceManager: ResourceManager;
+  readonly dispatcher: Dispatcher;
   readonly state: JobManagerState;
   /**
    * Starts the services and (unless `listen: false`, used by in-process tests
@@ -59,6 +76,34 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   // --- services (ResourceManager, Dispatcher, CheckpointCoordinator) --------
   // Constructed here, in dependency order; each gets the clock, the logger
   // child and the resources it needs.
+  const clock = systemClock;
+  const heartbeatIntervalMs = config.durationMs('heartbeat.interval');
+  const resourceManager = new ResourceManager(clock, {
+    heartbeatIntervalMs,
+    heartbeatTimeoutMs: config.durationMs('heartbeat.timeout'),
+  });
+  const rpcToken = resolveToken(config, deps.cwd ?? process.cwd(), logger);
+  // JobManager -> TaskManager calls (deploy/cancel): a Pool per TaskManager,
+  // closed when the TaskManager is lost.
+  const gateway = new HttpTaskExecutorGateway({ token: rpcToken, rpcAddressOf: (id) => resourceManager.rpcAddressOf(id) });
+  resourceManager.onTaskManagerLost((taskManagerId, cause) => {
+    logger.warn({ taskManagerId }, cause);
+    void gateway.releaseTaskManager(taskManagerId);
+  });
+  const dispatcher = new Dispatcher({
+    clock,
+    resourceManager,
+    gateway,
+    options: {
+      slotRequestTimeoutMs: config.durationMs('slot.request.timeout'),
+      defaultRestartStrategy: defaultRestartStrategy(config),
+      archivedJobsMax: config.integer('jobstore.max-capacity'),
+      attemptHistorySize: config.integer('jobmanager.execution.attempts-history-size'),
+      exceptionHistorySize: config.integer('web.exception-history-size'),
+    },
+    log: logger.child({ component: 'dispatcher' }),
+  });
+  let heartbeatTimer: NodeJS.Timeout | undefined;
 
   // --- adapters --------------------------------------------------------------
   const rest = createRestServer({ logger, bodyLimitBytes: config.sizeBytes('rest.server.max-content-length') });
@@ -74,8 +119,16 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   });
   // Other REST plugins (jobs, taskmanagers, checkpoints, overview, metrics)
   // are registered here.
+  await rest.register(clusterRest, { dispatcher, resourceManager });
 
-  // The TaskManager-facing RPC server (jobmanager.rpc.port) is built here.
+  // The TaskManager-facing RPC server (jobmanager.rpc.port).
+  const rpc = buildRpcServer({
+    token: rpcToken,
+    maxBodyBytes: config.sizeBytes('jobmanager.rpc.max-body-size'),
+    resourceManager,
+    dispatcher,
+    logger: logger.child({ server: 'rpc' }) as FastifyBaseLogger,
+  });
 
   let closing: Promise<void> | undefined;
 
@@ -83,6 +136,9 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     config,
     plan,
     rest,
+    rpc,
+    resourceManager,
+    dispatcher,
     get state() {
       return state;
     },
@@ -91,8 +147,30 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
       if (state !== 'created') throw new Error(`JobManager cannot start: it is ${state}`);
       // Services start here (heartbeat monitor, job recovery), before the
       // servers accept traffic.
+      heartbeatTimer = setInterval(() => resourceManager.checkHeartbeats(), Math.min(heartbeatIntervalMs, 1000));
+      heartbeatTimer.unref();
       let addresses: ListenAddresses | undefined;
       if (opts.listen !== false) {
+        // RPC first: TaskManagers may register as soon as REST reports ready.
+        const rpcHost = config.string('jobmanager.rpc.bind-address');
+        const rpcPort = config.port('jobmanager.rpc.port');
+        try {
+          await rpc.listen({ host: rpcHost, port: rpcPort });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+            throw new ConfigError(
+              `cannot listen on jobmanager.rpc.bind-address ${rpcHost} jobmanager.rpc.port ${rpcPort} (${code}): choose a free port (jobmanager.rpc.port, 0 = any) or an address of this host`,
+              ['jobmanager.rpc.port', 'jobmanager.rpc.bind-address'],
+            );
+          }
+          throw err;
+        }
+        const rpcAddress = rpc.server.address();
+        const rpcBound = typeof rpcAddress === 'object' && rpcAddress !== null ? rpcAddress.port : rpcPort;
+        const rpcUrl = `http://${rpcHost.includes(':') ? `[${rpcHost}]` : rpcHost}:${rpcBound}`;
+        // Tests and the local cluster read the bound port from this line (jobmanager.rpc.port=0).
+        logger.info({ rpcAddress: rpcUrl, rpcPort: rpcBound }, `TaskManager RPC listening on ${rpcUrl}`);
         const host = config.string('rest.bind-address');
         const port = config.port('rest.port');
         try {
@@ -109,11 +187,12 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
         }
         const address = rest.server.address();
         const bound = typeof address === 'object' && address !== null ? address.port : port;
-        addresses = { rest: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
+        addresses = { rest: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, rpc: rpcUrl };
         // Tests and operators read the bound port from this line (rest.port=0).
         logger.info({ restAddress: addresses.rest, restPort: bound }, `REST API listening on ${addresses.rest}`);
       } else {
         await rest.ready();
+        await rpc.ready();
       }
       state = 'running';
       return addresses;
@@ -124,7 +203,11 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
         state = 'stopping';
         logger.info('JobManager shutting down');
         await rest.close();
+        await rpc.close();
         // Services stop here, in reverse order of construction.
+        if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
+        dispatcher.close();
+        await gateway.close();
         state = 'stopped';
         logger.info('JobManager stopped');
       })();
@@ -132,3 +215,42 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     },
   };
 }
+
+/** The RPC bearer token (docs/rpc.md): configured, read from its file, or generated there. */
+function resolveToken(config: Configuration, cwd: string, logger: Logger): string {
+  const storageDir = config.string('jobmanager.storage.dir');
+  const tokenFile = config.optionalString('jobmanager.rpc.auth.token-file');
+  try {
+    const resolved = resolveRpcToken({
+      token: config.optionalString('jobmanager.rpc.auth.token'),
+      tokenFile: tokenFile === undefined ? undefined : resolvePath(cwd, tokenFile),
+      storageDir: resolvePath(cwd, storageDir),
+    });
+    if (resolved.warning !== undefined) logger.warn(resolved.warning);
+    if (resolved.origin === 'generated') logger.info({ rpcTokenFile: resolved.path }, `generated the TaskManager RPC token into ${resolved.path} (mode 0600)`);
+    else if (resolved.origin === 'file') logger.info({ rpcTokenFile: resolved.path }, `TaskManager RPC token read from ${resolved.path}`);
+    return resolved.token;
+  } catch (err) {
+    if (err instanceof RpcTokenError) throw new ConfigError(err.message, ['jobmanager.rpc.auth.token', 'jobmanager.rpc.auth.token-file', 'jobmanager.storage.dir']);
+    throw err;
+  }
+}
+
+/** restart-strategy.* -> the default for JobGraphs without their own restartStrategy. */
+function defaultRestartStrategy(config: Configuration): RestartStrategySpec {
+  const type = config.string('restart-strategy.type');
+  const attempts = config.integer('restart-strategy.fixed-delay.attempts');
+  const delay = config.durationMs('restart-strategy.fixed-delay.delay');
+  switch (type) {
+    case 'none':
+      return { type: 'none' };
+    case 'fixed-delay':
+      return { type: 'fixed-delay', attempts, delay };
+    case 'exponential-delay':
+      return { type: 'exponential-delay', initialDelay: delay, maxDelay: 5 * 60_000, multiplier: 2, attempts: Number.MAX_SAFE_INTEGER };
+    default:
+      throw new ConfigError(`restart-strategy.type must be none, fixed-delay or exponential-delay, got ${JSON.stringify(type)}`, ['restart-strategy.type']);
+  }
+}
+
+const resolvePath = (cwd: string, path: string): string => (isAbsolute(path) ? path : resolve(cwd, path));

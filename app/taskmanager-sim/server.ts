@@ -1,7 +1,7 @@
 // The simulator's HTTP endpoint (every simulated TaskManager's rpcAddress):
 // one Fastify server per process, routing JobManager -> TaskManager calls by
 // the TaskManager id in the path. Same bearer token as the JobManager's RPC.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { installBearerAuth } from '../http/rpc/auth.js';
 import { answerForFastifyError } from '../http/rpc/errors.js';
 import {
@@ -25,7 +25,7 @@ export interface SimulatorServerOptions {
 export function buildSimulatorServer(options: SimulatorServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
   });

@@ -2,7 +2,7 @@
 // separate Fastify instance from the REST API, JSON over HTTP/1.1 keep-alive,
 // bearer-token auth on every route. It adapts the domain core (ResourceManager,
 // Dispatcher, later the CheckpointCoordinator); it holds no state itself.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ResourceManagerApi } from '../../cluster/types.js';
 import { RegistrationError } from '../../cluster/errors.js';
 import type { DispatcherApi } from '../../jobs/types.js';
@@ -57,7 +57,7 @@ export function buildRpcServer(options: RpcServerOptions): FastifyInstance {
     loggerInstance: options.logger,
     // Heartbeats arrive every few seconds from every TaskManager: logging each
     // one would drown the log. Errors and registrations are logged below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 75_000,
     requestTimeout: 60_000,
