@@ -28,6 +28,8 @@ export const BENCHES = [
   // transport benches (RPC deploy, heartbeat throughput) are added by the RPC work:
   'deploy-over-rpc.js',
   'heartbeat-throughput.js',
+  // checkpoint coordination (issue 4)
+  'checkpoint-coordination.js',
 ];
 
 function runChild(file) {
