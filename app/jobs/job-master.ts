@@ -239,6 +239,9 @@ export class JobMaster implements JobMasterApi {
         });
         return { applied: true };
       }
+      default:
+        // Only reachable with an unchecked body; the RPC adapter validates states.
+        return { applied: false, reason: 'invalid-transition' };
     }
   }
 
