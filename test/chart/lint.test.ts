@@ -153,7 +153,7 @@ t.test('variants: persistence, existing secret, simulator, config', helmTestOpti
   t.ok(simDeployment, 'simulator Deployment when enabled');
   const simContainer = simDeployment?.spec.template.spec.containers[0];
   t.same(simContainer.command, ['node', 'dist/cli.js', 'taskmanager-sim'], 'the same image runs the simulator');
-  t.match(simContainer.args.join(' '), /--jobmanager http:\/\/jm-jobmanager:6123 --count 4 --slots 8 --token/, 'simulator args');
+  t.match(simContainer.args.join(' '), /--jobmanager http:\/\/jm-jobmanager:6123 --count 4 --slots 8 --token-file \/var\/run\/secrets\/jobmanager\/rpc\/token --bind \$\(POD_IP\) --port 6122/, 'simulator args');
   t.equal(simContainer.image, jobManagerDeployment(sim.manifests).spec.template.spec.containers[0].image, 'same image');
 
   const managed = await render({ config: { 'rest.port': 9000 } });
