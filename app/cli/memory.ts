@@ -58,7 +58,13 @@ export async function run(args: readonly string[], ctx: CliContext = processCont
     ctx.stdout(`${JSON.stringify(planToJson(plan, config, containerLimit))}\n`);
   } else {
     ctx.stdout(`${formatPlanTable(plan)}\n`);
-    if (containerLimit.bytes !== undefined) ctx.stdout(`  Container limit: ${containerLimit.bytes} bytes (${containerLimit.origin})\n`);
+    ctx.stdout(
+      `  Container limit: ${containerLimit.bytes === undefined ? 'none' : `${containerLimit.bytes} bytes (${containerLimit.origin})`}\n`,
+    );
+    // Where every memory setting came from (memory-model.md: visible in `memory plan`).
+    const { sources } = planToJson(plan, config, containerLimit);
+    const width = Math.max(...Object.keys(sources).map((k) => k.length));
+    ctx.stdout(`Sources:\n${Object.entries(sources).map(([key, origin]) => `  ${key.padEnd(width)}  ${origin}`).join('\n')}\n`);
   }
   for (const warning of [...config.warnings, ...cgroup.warnings, ...plan.warnings]) ctx.stderr(`warning: ${warning}\n`);
   return EXIT_OK;

@@ -240,7 +240,8 @@ function bySpec(source: Exclude<ConfigSourceKind, 'default'>, raw: readonly RawE
     if (previous && previous.name !== item.name && !sameValue(spec, previous.value, item.value)) {
       throw new ConfigError(
         `${spec.key} is given twice ${SOURCE_LABEL[source]} with different values: ` +
-          `${given(previous.origin, previous.name, previous.value)} and ${given(item.origin, item.name, item.value)}; ` +
+          `${given(previous.origin, previous.name, displayValue({ value: previous.value, spec }))} and ` +
+          `${given(item.origin, item.name, displayValue({ value: item.value, spec }))}; ` +
           `give only one of ${previous.name} and ${item.name}`,
         [spec.key, ...spec.aliases.filter((a) => a === previous.name || a === item.name)],
       );

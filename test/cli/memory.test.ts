@@ -189,6 +189,7 @@ if (!existsSync(CLI)) {
     t.match(withWarning?.stderr, /^warning: the heap \(83886080 bytes, 80\.000mb\) is below the recommended 128\.000mb/m);
     t.equal(table?.code, 0);
     t.match(table?.stdout, /Final JobManager memory configuration:[\s\S]*Node flags: --max-old-space-size=806 --max-semi-space-size=8/);
+    t.match(table?.stdout, /Sources:\n  jobmanager\.process\.memory\.size\s+--jobmanager\.process\.memory\.size\n  jobmanager\.heap\.memory\.size\s+derived\n/);
     t.equal(limit?.stdout, '--max-old-space-size=138 --max-semi-space-size=2\n', 'no process size: the container limit (256Mi)');
   });
 
