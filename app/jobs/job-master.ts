@@ -153,6 +153,22 @@ export class JobMaster implements JobMasterApi {
     return { entries: this.exceptions, dropped: this.exceptionsDropped };
   }
 
+  /**
+   * Prior attempts of one subtask, newest first, bounded by
+   * jobmanager.execution.attempts-history-size (REST subtask attempts).
+   */
+  priorAttempts(jobVertexId: string, subtaskIndex: number): { attempt: number; status: string; 'start-time': number; 'end-time': number; taskManagerId: string | null }[] | undefined {
+    const vertex = this.graph.vertexByJobVertexId(jobVertexId);
+    if (!vertex || !(Number.isInteger(subtaskIndex) && subtaskIndex >= 0 && subtaskIndex < vertex.parallelism)) return undefined;
+    return vertex.history.entries(subtaskIndex).map((e) => ({
+      attempt: e.attemptNumber,
+      status: e.state,
+      'start-time': e.startTime,
+      'end-time': e.endTime,
+      taskManagerId: this.graph.taskManagerName(e.tmIndex) ?? null,
+    }));
+  }
+
   /** Allocation ids currently held (tests, REST). */
   heldAllocations(): SlotAllocation[] {
     return this.slots.filter((s): s is SlotAllocation => s !== undefined);

@@ -283,3 +283,25 @@ t.test('archive is bounded by archivedJobsMax', async (t) => {
   for (const id of ids) h.dispatcher.cancelJob(id);
   t.same(h.dispatcher.listJobs().jobs.map((j) => j.id), ids.slice(1));
 });
+
+t.test('prior attempts of a subtask are remembered, newest first, bounded', async (t) => {
+  const h = harness({ attemptHistorySize: 2, defaultRestartStrategy: { type: 'fixed-delay', attempts: 5, delay: 10 } });
+  h.addTaskManager('tm-a', 4);
+  const { jobId } = h.dispatcher.submitJob({ vertices: [{ id: 'only', parallelism: 2 }] });
+  const jm = h.dispatcher.runningJobMaster(jobId)!;
+  for (let i = 0; i < 3; i++) {
+    await h.flush();
+    h.report(jobId, 'RUNNING');
+    h.report(jobId, 'FAILED', (d) => d.subtaskIndex === 1);
+    await h.flush();
+    h.clock.advance(10);
+  }
+  const vertexId = jm.graph.vertices[0]!.jobVertexId;
+  const prior = jm.priorAttempts(vertexId, 1)!;
+  t.same(prior.map((p) => [p.attempt, p.status]), [[2, 'FAILED'], [1, 'FAILED']]);
+  t.equal(prior[0]!.taskManagerId, 'tm-a');
+  t.same(jm.priorAttempts(vertexId, 0)!.map((p) => p.status), ['CANCELED', 'CANCELED']);
+  t.equal(jm.priorAttempts(vertexId, 2), undefined);
+  t.equal(jm.priorAttempts('0'.repeat(32), 0), undefined);
+  h.dispatcher.close();
+});
