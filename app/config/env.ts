@@ -56,7 +56,9 @@ function isServiceLink(name: string, serviceNames: readonly string[]): boolean {
 
 export function readEnvSource(env: Readonly<Record<string, string | undefined>>): EnvSource {
   const data: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') data[name] = value;
+  // An empty variable counts as unset: templates and `docker run -e X=` produce
+  // them for "not configured", and there is no other way to express that.
+  for (const [name, value] of Object.entries(env)) if (typeof value === 'string' && value.trim() !== '') data[name] = value;
 
   // env: false -> env-schema reads only `data`, not process.env; it validates a
   // merged copy and strips undeclared variables from that copy.

@@ -154,6 +154,9 @@ t.test('every effective value is validated at load with key, value, origin and w
   for (const [opts, message] of cases) {
     t.throws(() => load({ cwd: dir, ...opts }), { name: 'ConfigError', message }, JSON.stringify(opts));
   }
+  // An empty environment variable is unset (templates render them for "not configured").
+  t.equal(load({ cwd: dir, env: { REST_PORT: '', JOBMANAGER_CONFIG_FILE: ' ' } }).port('rest.port'), 8081);
+  t.equal(load({ cwd: dir, env: { JOBMANAGER_PROCESS_MEMORY_SIZE: '' } }).isConfigured('jobmanager.process.memory.size'), false);
   // An invalid value that is overridden by a higher source is never read.
   t.equal(load({ cwd: dir, argv: ['--rest.port=1'], env: { REST_PORT: 'x' } }).port('rest.port'), 1);
 });
