@@ -74,6 +74,38 @@ export function heapFlagsOf(args: readonly string[]): { oldMiB: number | undefin
   return { oldMiB, semiMiB };
 }
 
+/**
+ * NODE_OPTIONS split as node splits it: on spaces, with double quotes
+ * grouping and backslash escaping inside them (tools such as tap write
+ * `"--max-old-space-size=100" "--import=..."`).
+ */
+export function splitNodeOptions(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let inToken = false;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '\\' && i + 1 < text.length) current += text[++i];
+      else if (c === '"') quoted = false;
+      else current += c;
+    } else if (c === '"') {
+      quoted = true;
+      inToken = true;
+    } else if (c === ' ' || c === '\t' || c === '\n') {
+      if (inToken) out.push(current);
+      current = '';
+      inToken = false;
+    } else {
+      current += c;
+      inToken = true;
+    }
+  }
+  if (inToken) out.push(current);
+  return out;
+}
+
 /** Smallest power of two >= n (n >= 1). */
 function ceilPowerOfTwo(n: number): number {
   let p = 1;
@@ -129,7 +161,7 @@ export function checkMemoryPlan(inputs: SelfCheckInputs): SelfCheckResult {
     );
   }
   const nodeOptions = env['NODE_OPTIONS'] ?? '';
-  const optionFlags = heapFlagsOf(nodeOptions.split(/\s+/).filter(Boolean));
+  const optionFlags = heapFlagsOf(splitNodeOptions(nodeOptions));
   for (const [name, given, planned] of [
     ['--max-old-space-size', optionFlags.oldMiB, planFlags.oldMiB],
     ['--max-semi-space-size', optionFlags.semiMiB, planFlags.semiMiB],

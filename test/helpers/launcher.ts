@@ -53,7 +53,14 @@ export function launch(opts: LaunchOptions = {}): Launched {
   const cwd = mkdtempSync(join(tmpdir(), 'jm-boot-'));
   const args = opts.args ?? ['--rest.port=0'];
   const argv = opts.command ?? [LAUNCHER, ...args];
-  const script = `${opts.prefix ? `${opts.prefix}; ` : ''}exec ${argv.map(quote).join(' ')}`;
+  // NODE_OPTIONS is set inside the script: the test runner (tap) rewrites the
+  // NODE_OPTIONS of every child it spawns to add its own loader, which must
+  // not reach the JobManager.
+  const nodeOptions = opts.env?.['NODE_OPTIONS'];
+  const scrub = `unset _TAPJS_PROCESSINFO_COV_EXCLUDE_ _TAPJS_PROCESSINFO_EXCLUDE_; ${
+    nodeOptions === undefined ? 'unset NODE_OPTIONS' : `export NODE_OPTIONS=${quote(nodeOptions)}`
+  }`;
+  const script = `${scrub}; ${opts.prefix ? `${opts.prefix}; ` : ''}exec ${argv.map(quote).join(' ')}`;
   const shell = opts.shell ?? defaultShell();
   const child = spawn(shell, ['-c', script], {
     cwd,

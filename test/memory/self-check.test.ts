@@ -3,7 +3,7 @@
 import t from 'tap';
 import { ConfigError } from '../../app/config/errors.js';
 import type { MemoryPlan } from '../../app/memory/plan.js';
-import { checkMemoryPlan, expectedHeapSizeLimitBytes, heapFlagsOf, type SelfCheckInputs } from '../../app/memory/self-check.js';
+import { checkMemoryPlan, expectedHeapSizeLimitBytes, heapFlagsOf, splitNodeOptions, type SelfCheckInputs } from '../../app/memory/self-check.js';
 
 const MiB = 1024 * 1024;
 
@@ -84,6 +84,15 @@ t.test('heapFlagsOf reads both spellings and the last occurrence', async (t) => 
   t.same(heapFlagsOf(['--max-old-space-size=100', '--max_semi_space_size=2', '--max-old-space-size=200']), { oldMiB: 200, semiMiB: 2 });
   t.same(heapFlagsOf(['--max-old-space-size', '300']), { oldMiB: 300, semiMiB: undefined });
   t.same(heapFlagsOf(['--inspect']), { oldMiB: undefined, semiMiB: undefined });
+});
+
+t.test('NODE_OPTIONS is split as node splits it (quotes, escapes)', async (t) => {
+  t.same(splitNodeOptions('  --a=1   --b '), ['--a=1', '--b']);
+  t.same(splitNodeOptions('"--max-old-space-size=100" "--import=file:///x y/z.mjs"'), ['--max-old-space-size=100', '--import=file:///x y/z.mjs']);
+  t.same(splitNodeOptions('--title="a \\"b\\" c"'), ['--title=a "b" c']);
+  t.same(splitNodeOptions(''), []);
+  const message = refusal(t, good({ env: { NODE_OPTIONS: '"--max-old-space-size=100" "--import=file:///tap/import.mjs"' } }));
+  t.match(message, 'NODE_OPTIONS sets --max-old-space-size=100', 'quoted flags are seen');
 });
 
 t.test('a. injected values', async (t) => {

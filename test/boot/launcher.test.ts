@@ -1,0 +1,104 @@
+// bin/jobmanager end to end (spawned under dash): the plan's flags reach
+// node, the self-check refuses inconsistent starts with exit 78 and one line
+// naming both values, SIGTERM/SIGINT shut down with exit 0.
+import t from 'tap';
+import { readFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distMissingReason, kill, launch, LAUNCHER, ROOT } from '../helpers/launcher.js';
+
+const MiB = 1024 * 1024;
+const missing = distMissingReason();
+if (missing !== undefined) t.fail(missing);
+
+/** Asserts exit 78 with exactly one line on stderr; returns that line. */
+async function refused(t: Parameters<Parameters<typeof t.test>[0]>[0], launched: ReturnType<typeof launch>): Promise<string> {
+  t.teardown(() => kill(launched));
+  const { code, stderr, stdout } = await launched.exit;
+  t.equal(code, 78, 'exit code 78 (EX_CONFIG)');
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('warning: '));
+  t.equal(lines.length, 1, `one line on stderr: ${stderr}`);
+  t.notMatch(stderr, /\n\s+at /, 'no stack trace');
+  t.notMatch(stdout, /REST API listening/, 'never listened');
+  return lines[0] ?? '';
+}
+
+t.test('starts with the plan flags, answers /jobmanager/memory, SIGTERM exits 0', { skip: missing ?? false }, async (t) => {
+  const launched = launch({ args: ['--rest.port=0', '--jobmanager.process.memory.size=512m'] });
+  t.teardown(() => kill(launched));
+  const url = await launched.restUrl;
+
+  // exec all the way down: the spawned pid is node running dist/main.js with the flags.
+  const cmdline = readFileSync(`/proc/${launched.child.pid}/cmdline`, 'utf8').split('\0');
+  t.ok(cmdline.some((a) => a.endsWith('dist/main.js')), `pid runs dist/main.js: ${cmdline.join(' ')}`);
+
+  const memory = (await (await fetch(`${url}/jobmanager/memory`)).json()) as {
+    plan: { process: number; heap: number; flags: string[] };
+    heapSizeLimit: { expected: number; actual: number };
+  };
+  t.equal(memory.plan.process, 512 * MiB);
+  for (const flag of memory.plan.flags) t.ok(cmdline.includes(flag), `node started with ${flag}`);
+  t.equal(memory.heapSizeLimit.actual, memory.heapSizeLimit.expected);
+  t.equal(memory.heapSizeLimit.actual, memory.plan.heap, 'V8 limit is the planned heap');
+
+  const tableLogs = launched.stdout().split('\n').filter((l) => l.includes('Final JobManager memory configuration'));
+  t.equal(tableLogs.length, 1, 'the plan is logged once');
+
+  launched.child.kill('SIGTERM');
+  const { code, signal } = await launched.exit;
+  t.equal(code, 0, 'SIGTERM: graceful exit 0');
+  t.equal(signal, null);
+});
+
+t.test('SIGINT exits 0, too', { skip: missing ?? false }, async (t) => {
+  const launched = launch();
+  t.teardown(() => kill(launched));
+  await launched.restUrl;
+  launched.child.kill('SIGINT');
+  t.equal((await launched.exit).code, 0);
+});
+
+t.test('JOBMANAGER_HEAP_MEMORY_SIZE disagreeing with NODE_OPTIONS: exit 78 naming both', { skip: missing ?? false }, async (t) => {
+  const line = await refused(
+    t,
+    launch({ env: { JOBMANAGER_HEAP_MEMORY_SIZE: '300m', NODE_OPTIONS: '--max-old-space-size=100 --max-semi-space-size=1' } }),
+  );
+  t.match(line, 'NODE_OPTIONS sets --max-old-space-size=100');
+  t.match(line, /needs --max-old-space-size=\d+/);
+  t.match(line, 'jobmanager.heap.memory.size is 314572800 bytes, 300.000mb');
+  t.match(line, 'env JOBMANAGER_HEAP_MEMORY_SIZE');
+});
+
+t.test('node started without the plan flags: exit 78 naming heap_size_limit and the planned heap', { skip: missing ?? false }, async (t) => {
+  const line = await refused(t, launch({ command: [process.execPath, join(ROOT, 'dist', 'main.js'), '--rest.port=0'] }));
+  t.match(line, /^V8 heap_size_limit is \d+ bytes/);
+  t.match(line, /needs \d+ bytes/);
+  t.match(line, 'bin/jobmanager');
+});
+
+t.test('process size above the container limit: exit 78 naming both', { skip: missing ?? false }, async (t) => {
+  const line = await refused(
+    t,
+    launch({ args: ['--rest.port=0', '--jobmanager.process.memory.size=512m'], env: { JOBMANAGER_CONTAINER_MEMORY_LIMIT: '256Mi' } }),
+  );
+  t.match(line, '536870912');
+  t.match(line, '268435456');
+  t.match(line, 'jobmanager.process.memory.size');
+});
+
+t.test('an invalid configuration fails in the launcher with the CLI line and code', { skip: missing ?? false }, async (t) => {
+  const line = await refused(t, launch({ args: ['--jobmanager.process.memory.size=lots'] }));
+  t.match(line, 'jobmanager.process.memory.size "lots"');
+});
+
+t.test('the launcher finds dist/ through a symlink', { skip: missing ?? false }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'jm-link-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  symlinkSync(LAUNCHER, join(dir, 'jobmanager'));
+  const launched = launch({ command: [join(dir, 'jobmanager'), '--rest.port=0', '--jobmanager.process.memory.size=256m'] });
+  t.teardown(() => kill(launched));
+  const url = await launched.restUrl;
+  t.equal((await fetch(`${url}/healthz`)).status, 200);
+  launched.child.kill('SIGTERM');
+  t.equal((await launched.exit).code, 0);
+});
