@@ -20,6 +20,11 @@ export interface MemoryInputs {
   readonly overheadMaxBytes: number;
   readonly semiSpaceBytes: number | undefined;
   readonly cacheFraction: number;
+  /**
+   * Where an unconfigured process size came from ("cgroup memory limit", ...),
+   * for error messages only; undefined when configured.
+   */
+  readonly processOrigin?: string | undefined;
 }
 
 export interface MemoryPlan {
@@ -171,11 +176,18 @@ export function deriveMemoryPlan(
     if (heapBytes < MIN_HEAP_BYTES) {
       const least = smallestProcessForHeap(inputs, MIN_HEAP_BYTES);
       throw new ConfigError(
-        `${named(K.process, processBytes)} is less than the sum of ${part('runtime overhead', overheadBytes)}, ` +
+        `${K.process} (${bytesAndHuman(processBytes)}${inputs.processOrigin ? `; from the ${inputs.processOrigin}` : ''}) ` +
+          `is less than the sum of ${part('runtime overhead', overheadBytes)}, ` +
           `${part('off-heap', offHeapBytes)} and the ${part('minimum heap', MIN_HEAP_BYTES)}; ` +
-          `raise ${K.process} to at least ${bytesAndHuman(least)}, or lower ${named(K.overheadMin, oMin)}` +
+          `raise ${inputs.processOrigin ? "the container's memory limit or " : ''}${K.process} to at least ${bytesAndHuman(least)}, ` +
+          `or lower ${named(K.overheadMin, oMin)}` +
           (inputs.offHeapBytes === undefined ? '' : ` or ${K.offHeap}`),
-        [K.process, K.overheadMin, ...(inputs.offHeapBytes === undefined ? [] : [K.offHeap])],
+        [
+          K.process,
+          K.overheadMin,
+          ...(inputs.offHeapBytes === undefined ? [] : [K.offHeap]),
+          ...(inputs.processOrigin?.includes(CONTAINER_LIMIT_KEY) ? [CONTAINER_LIMIT_KEY] : []),
+        ],
       );
     }
   } else {
@@ -309,12 +321,21 @@ export function resolveContainerLimit(config: Configuration, cgroupLimitBytes: n
  * container limit when neither it nor the heap is configured (else 1g); with
  * only the heap configured, the process size is derived.
  */
-export function memoryInputsFrom(config: Configuration, containerLimitBytes: number | undefined): MemoryInputs {
+export function memoryInputsFrom(
+  config: Configuration,
+  containerLimitBytes: number | undefined,
+  containerLimitOrigin?: string,
+): MemoryInputs {
   let processBytes = config.optionalSizeBytes(K.process);
   const heapBytes = config.optionalSizeBytes(K.heap);
-  if (processBytes === undefined && heapBytes === undefined) processBytes = containerLimitBytes ?? DEFAULT_PROCESS_BYTES;
+  let processOrigin: string | undefined;
+  if (processBytes === undefined && heapBytes === undefined) {
+    processBytes = containerLimitBytes ?? DEFAULT_PROCESS_BYTES;
+    processOrigin = containerLimitBytes === undefined ? 'default (1g)' : (containerLimitOrigin ?? 'container memory limit');
+  }
   return {
     processBytes,
+    processOrigin,
     heapBytes,
     offHeapBytes: config.optionalSizeBytes(K.offHeap),
     networkBytes: config.optionalSizeBytes(K.network),
@@ -336,7 +357,7 @@ export interface PlannedMemory {
 /** Configuration + cgroup limit -> plan: the one path shared by the CLI, the launcher and boot. */
 export function planMemory(config: Configuration, cgroupLimitBytes: number | undefined): PlannedMemory {
   const containerLimit = resolveContainerLimit(config, cgroupLimitBytes);
-  const inputs = memoryInputsFrom(config, containerLimit.bytes);
+  const inputs = memoryInputsFrom(config, containerLimit.bytes, containerLimit.origin);
   const plan = deriveMemoryPlan(inputs, containerLimit.bytes, containerLimit.origin);
   return { inputs, plan, containerLimit };
 }
@@ -346,6 +367,7 @@ export function pinnedInputs(plan: MemoryPlan, settings: MemoryInputs): MemoryIn
   return {
     ...settings,
     processBytes: plan.processBytes,
+    processOrigin: undefined,
     heapBytes: plan.heapBytes,
     offHeapBytes: plan.offHeapBytes,
     networkBytes: plan.networkBytes,

@@ -252,6 +252,12 @@ t.test('container limit resolution: the tighter of cgroup and jobmanager.contain
   t.equal(resolveContainerLimit(injected, GiB).bytes, 512 * MiB);
   t.equal(resolveContainerLimit(injected, 256 * MiB).bytes, 256 * MiB);
   t.equal(memoryInputsFrom(injected, 512 * MiB).processBytes, 512 * MiB, 'process defaults to the limit');
+  t.throws(() => planFrom({ cwd: dir, env: { JOBMANAGER_CONTAINER_MEMORY_LIMIT: '150Mi' } }), {
+    message:
+      /^jobmanager\.process\.memory\.size \(157286400 bytes, 150\.000mb; from the jobmanager\.container\.memory\.limit \(env JOBMANAGER_CONTAINER_MEMORY_LIMIT\)\) is less than .*; raise the container's memory limit or jobmanager\.process\.memory\.size to at least 167772160 bytes/,
+    keys: ['jobmanager.process.memory.size', 'jobmanager.overhead.memory.min', 'jobmanager.container.memory.limit'],
+  });
+  t.throws(() => planFrom({ cwd: dir }, 100 * MiB), { message: /\(104857600 bytes, 100\.000mb; from the cgroup memory limit\)/ });
   const heapOnly = loadConfiguration({ argv: ['--jobmanager.heap.memory.size=200m'], env: {}, cwd: dir });
   t.equal(memoryInputsFrom(heapOnly, 512 * MiB).processBytes, undefined, 'with a heap configured, P is derived');
   t.throws(() => planFrom({ cwd: dir, argv: ['--jobmanager.process.memory.size=2g'] }, GiB), {
