@@ -105,6 +105,7 @@ const HUMAN_UNITS: readonly [string, number][] = [
  * Below 1 KiB: "512b".
  */
 export function formatBytes(bytes: number): string {
+  if (bytes < 0) return `-${formatBytes(-bytes)}`; // e.g. an old generation that would be negative
   for (const [unit, size] of HUMAN_UNITS) {
     if (bytes >= size) {
       const thousandths = Math.floor((bytes / size) * 1000 + 1e-9);

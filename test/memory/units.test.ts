@@ -79,6 +79,7 @@ t.test('formatBytes is Flink-style and never rounds up', async (t) => {
   t.equal(formatBytes(GiB - 1), '1023.999mb');
   t.equal(formatBytes(2 * 1024 * GiB), '2.000tb');
   t.equal(bytesAndHuman(128 * MiB), '134217728 bytes, 128.000mb');
+  t.equal(formatBytes(-144 * MiB), '-144.000mb');
 });
 
 t.test('mib floors to whole MiB', async (t) => {
