@@ -61,10 +61,20 @@ export class Dispatcher implements DispatcherApi {
   submitJob(body: unknown): SubmitResult {
     const jobGraph = validateJobGraph(body);
     const jobId = randomHexId();
-    const jm = new JobMaster(jobId, jobGraph, deps(this.deps));
+    const release = this.deps.admitJob?.(jobId, jobGraph) ?? undefined;
+    let jm: JobMaster;
+    try {
+      jm = new JobMaster(jobId, jobGraph, deps(this.deps));
+    } catch (err) {
+      release?.();
+      throw err;
+    }
     this.running.set(jobId, jm);
     jm.onStatusChange((status, timestamp) => {
-      if (TERMINAL_JOB_STATUSES.has(status)) this.archiveJob(jm);
+      if (TERMINAL_JOB_STATUSES.has(status)) {
+        this.archiveJob(jm);
+        release?.();
+      }
       for (const l of [...this.statusListeners]) l(jobId, status, timestamp);
     });
     this.deps.log?.info({ jobId, name: jobGraph.name, vertices: jobGraph.vertices.length, subtasks: jm.totalTasks() }, 'job submitted');

@@ -8,6 +8,8 @@ import type { CheckpointingSpec, DistributionPattern, JobEdgeSpec, JobGraph, Job
 export const MAX_PARALLELISM_LIMIT = 32768; // Flink's UPPER_BOUND_MAX_PARALLELISM
 export const MAX_VERTICES = 10_000;
 export const MAX_EDGES = 100_000;
+/** Sum of parallelism over vertices: a hard ceiling independent of the memory plan (admission control is the finer one). */
+export const MAX_SUBTASKS_PER_JOB = 1 << 20;
 const MAX_ID_LENGTH = 256;
 const MAX_NAME_LENGTH = 1024;
 const MAX_CONFIG_ENTRIES = 1000;
@@ -292,6 +294,10 @@ export function validateJobGraph(body: unknown): JobGraph {
     if (seenEdges.has(key)) errors.push(`${path}: duplicate edge "${e.source}" -> "${e.target}"`);
     seenEdges.add(key);
   });
+  const subtasks = vertices.reduce((n, v) => n + v.parallelism, 0);
+  if (subtasks > MAX_SUBTASKS_PER_JOB) {
+    errors.push(`vertices: the parallelism of all vertices adds up to ${subtasks} subtasks, more than the ${MAX_SUBTASKS_PER_JOB} accepted per job`);
+  }
   if (errors.length === 0) {
     const cycle = findCycle(vertices, edges);
     if (cycle) errors.push(`edges: cycle ${cycle.map((c) => `"${c}"`).join(' -> ')} (the graph must be acyclic)`);

@@ -350,6 +350,13 @@ export interface DispatcherDeps {
   readonly resourceManager: import('../cluster/types.js').ResourceManagerApi;
   readonly gateway: TaskExecutorGateway;
   readonly options: JobManagerJobsOptions;
+  /**
+   * Admission control (the memory plan's live-coordination budget): called
+   * with the validated JobGraph before any ExecutionGraph memory is allocated.
+   * Throw (e.g. AdmissionRejectedError, HTTP 503) to refuse the job; the
+   * returned function, if any, is called once when the job is archived.
+   */
+  readonly admitJob?: (jobId: string, jobGraph: JobGraph) => (() => void) | void;
   /** Optional structured log sink (pino-compatible subset). */
   readonly log?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }

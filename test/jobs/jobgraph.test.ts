@@ -68,6 +68,7 @@ const invalid: [string, unknown, RegExp][] = [
   ['unknown edge target', { ...ok, edges: [{ source: 'a', target: 'zz' }] }, /^edges\[0\]\.target: unknown vertex "zz"/],
   ['bad distribution', { ...ok, edges: [{ source: 'a', target: 'b', distribution: 'BROADCAST' }] }, /^edges\[0\]\.distribution: must be "ALL_TO_ALL" or "POINTWISE"/],
   ['self loop', { ...ok, edges: [{ source: 'a', target: 'a' }] }, /^edges\[0\]: self-loop on vertex "a"/],
+  ['too many subtasks in total', { vertices: Array.from({ length: 40 }, (_, i) => v(`v${i}`, 32768)) }, /^vertices: the parallelism of all vertices adds up to 1310720 subtasks/],
   ['duplicate edge', { ...ok, edges: [{ source: 'a', target: 'b' }, { source: 'a', target: 'b' }] }, /^edges\[1\]: duplicate edge/],
   [
     'cycle',

@@ -1,5 +1,6 @@
 // Dispatcher + JobMaster + ResourceManager driven by a manual clock and a fake gateway.
 import t from 'tap';
+import { Dispatcher } from '../../app/jobs/dispatcher.js';
 import { JobNotFoundError, JobValidationError } from '../../app/jobs/errors.js';
 import { THREE_VERTEX_JOB, harness } from './harness.js';
 
@@ -304,4 +305,30 @@ t.test('prior attempts of a subtask are remembered, newest first, bounded', asyn
   t.equal(jm.priorAttempts(vertexId, 2), undefined);
   t.equal(jm.priorAttempts('0'.repeat(32), 0), undefined);
   h.dispatcher.close();
+});
+
+t.test('admission hook: refuses before allocating, releases when the job is archived', async (t) => {
+  const admitted = new Map<string, number>();
+  const released: string[] = [];
+  const h = harness();
+  const dispatcher = new Dispatcher({
+    clock: h.clock,
+    resourceManager: h.rm,
+    gateway: h.gateway,
+    options: { slotRequestTimeoutMs: 1000, defaultRestartStrategy: { type: 'none' }, archivedJobsMax: 10, attemptHistorySize: 2, exceptionHistorySize: 4 },
+    admitJob: (jobId, graph) => {
+      const subtasks = graph.vertices.reduce((n, v) => n + v.parallelism, 0);
+      if (subtasks > 100) throw Object.assign(new Error(`job needs ${subtasks} subtasks`), { statusCode: 503 });
+      admitted.set(jobId, subtasks);
+      return () => released.push(jobId);
+    },
+  });
+  t.throws(() => dispatcher.submitJob({ vertices: [{ id: 'big', parallelism: 101 }] }), /needs 101 subtasks/);
+  t.same(dispatcher.listJobs(), { jobs: [] }, 'refused job left nothing behind');
+  const { jobId } = dispatcher.submitJob({ vertices: [{ id: 'small', parallelism: 3 }] });
+  t.equal(admitted.get(jobId), 3);
+  t.same(released, []);
+  dispatcher.cancelJob(jobId);
+  t.same(released, [jobId], 'released once on archive');
+  dispatcher.close();
 });
