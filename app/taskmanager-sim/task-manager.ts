@@ -34,6 +34,12 @@ export interface SimulatedTaskManagerOptions {
 
 type ReportedState = TaskStateUpdate['state'];
 
+interface SlotContent {
+  allocationId: string;
+  jobId: string;
+  attempts: Set<string>;
+}
+
 interface RunningTask {
   descriptor: RpcTaskDeploymentDescriptor;
   state: TaskState;
@@ -49,8 +55,11 @@ export class SimulatedTaskManager {
   private readonly log: FastifyBaseLogger;
   /** executionAttemptId -> task */
   private readonly tasks = new Map<string, RunningTask>();
-  /** slotIndex -> executionAttemptId */
-  private readonly slots: (string | undefined)[];
+  /**
+   * Per slot: its allocation and the attempts running in it. Several attempts
+   * share a slot (Flink's slot sharing: subtask i of every vertex of a job).
+   */
+  private readonly slots: (SlotContent | undefined)[];
   private pendingUpdates: TaskStateUpdate[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private reporting = false;
@@ -69,7 +78,7 @@ export class SimulatedTaskManager {
     this.options = options;
     this.taskManagerId = options.taskManagerId;
     this.numberOfSlots = options.numberOfSlots;
-    this.slots = new Array<string | undefined>(options.numberOfSlots).fill(undefined);
+    this.slots = new Array<SlotContent | undefined>(options.numberOfSlots).fill(undefined);
     this.log = options.logger.child({ taskManagerId: options.taskManagerId });
   }
 
@@ -109,16 +118,16 @@ export class SimulatedTaskManager {
   /** Validates the whole batch first so a bad batch starts nothing. Returns errors or counts. */
   deploy(descriptors: readonly RpcTaskDeploymentDescriptor[]): { errors: string[] } | { accepted: number; duplicates: number } {
     const errors: string[] = [];
-    const slotsInBatch = new Map<number, string>();
+    const allocationOfSlot = new Map<number, string>();
     descriptors.forEach((d, i) => {
       if (d.slotIndex >= this.numberOfSlots) {
         errors.push(`body.descriptors.${i}.slotIndex ${d.slotIndex} is out of range: TaskManager ${this.taskManagerId} has ${this.numberOfSlots} slots (0..${this.numberOfSlots - 1})`);
       }
-      const other = slotsInBatch.get(d.slotIndex);
-      if (other !== undefined && other !== d.executionAttemptId) {
-        errors.push(`body.descriptors.${i}.slotIndex ${d.slotIndex} is used twice in one batch (${other} and ${d.executionAttemptId})`);
+      const other = allocationOfSlot.get(d.slotIndex);
+      if (other !== undefined && other !== d.allocationId) {
+        errors.push(`body.descriptors.${i}.allocationId ${d.allocationId} differs from ${other} for slot ${d.slotIndex} in the same batch (a slot belongs to one allocation)`);
       }
-      slotsInBatch.set(d.slotIndex, d.executionAttemptId);
+      allocationOfSlot.set(d.slotIndex, d.allocationId);
     });
     if (errors.length > 0) return { errors };
 
@@ -129,11 +138,11 @@ export class SimulatedTaskManager {
         duplicates++; // a retried deploy: idempotent by executionAttemptId
         continue;
       }
-      const previous = this.slots[descriptor.slotIndex];
-      if (previous !== undefined) {
-        // The JobManager is the authority on slots: a deploy into an occupied
-        // slot means the old attempt is gone on its side (e.g. a restart).
-        this.finishTask(previous, 'CANCELED');
+      const slot = this.slots[descriptor.slotIndex];
+      if (slot !== undefined && slot.allocationId !== descriptor.allocationId) {
+        // The JobManager is the authority on slots: a deploy under a new
+        // allocation means the old attempts are gone on its side.
+        for (const id of [...slot.attempts]) this.finishTask(id, 'CANCELED');
       }
       this.startTask(descriptor);
       accepted++;
@@ -161,7 +170,12 @@ export class SimulatedTaskManager {
   private startTask(descriptor: RpcTaskDeploymentDescriptor): void {
     const task: RunningTask = { descriptor, state: 'DEPLOYING', timers: [] };
     this.tasks.set(descriptor.executionAttemptId, task);
-    this.slots[descriptor.slotIndex] = descriptor.executionAttemptId;
+    let slot = this.slots[descriptor.slotIndex];
+    if (slot === undefined) {
+      slot = { allocationId: descriptor.allocationId, jobId: descriptor.jobId, attempts: new Set() };
+      this.slots[descriptor.slotIndex] = slot;
+    }
+    slot.attempts.add(descriptor.executionAttemptId);
     const result = taskBehaviour(descriptor.config, descriptor.subtaskIndex, descriptor.attemptNumber);
     this.transition(task, 'INITIALIZING');
     if (!result.ok) {
@@ -196,7 +210,11 @@ export class SimulatedTaskManager {
     if (task === undefined) return;
     for (const timer of task.timers) clearTimeout(timer);
     this.tasks.delete(executionAttemptId);
-    if (this.slots[task.descriptor.slotIndex] === executionAttemptId) this.slots[task.descriptor.slotIndex] = undefined;
+    const slot = this.slots[task.descriptor.slotIndex];
+    if (slot !== undefined) {
+      slot.attempts.delete(executionAttemptId);
+      if (slot.attempts.size === 0) this.slots[task.descriptor.slotIndex] = undefined;
+    }
     this.transition(task, state, failure);
   }
 
@@ -252,11 +270,8 @@ export class SimulatedTaskManager {
   private slotReport(): { slots: SlotReportEntry[] } {
     const slots: SlotReportEntry[] = new Array(this.numberOfSlots);
     for (let i = 0; i < this.numberOfSlots; i++) {
-      const attemptId = this.slots[i];
-      const task = attemptId === undefined ? undefined : this.tasks.get(attemptId);
-      slots[i] = task === undefined
-        ? { slotIndex: i }
-        : { slotIndex: i, allocationId: task.descriptor.allocationId ?? attemptId!, jobId: task.descriptor.jobId };
+      const slot = this.slots[i];
+      slots[i] = slot === undefined ? { slotIndex: i } : { slotIndex: i, allocationId: slot.allocationId, jobId: slot.jobId };
     }
     return { slots };
   }

@@ -46,7 +46,7 @@ async function startJobManager(port = 0) {
 function descriptor(jobId: string, n: number, slotIndex: number, config: Record<string, string> = {}, attemptNumber = 0): TaskDeploymentDescriptor {
   return {
     jobId, jobVertexId: 'f'.repeat(32), vertexName: 'Map', subtaskIndex: n, parallelism: 4, maxParallelism: 128,
-    attemptNumber, executionAttemptId: `${jobId.slice(0, 8)}-${n}-${attemptNumber}`, allocationId: `alloc-${n}`,
+    attemptNumber, executionAttemptId: `${jobId.slice(0, 8)}-${n}-${attemptNumber}`, allocationId: `alloc-${slotIndex}`,
     slotIndex, config, inputs: [],
   };
 }
@@ -107,6 +107,27 @@ t.test('deploy, state reports, idempotent retry, cancel, synthetic finish and fa
   t.equal(gateway.openPools, 1);
   await gateway.releaseTaskManager('tm-0');
   t.equal(gateway.openPools, 0);
+});
+
+t.test('slot sharing: several attempts per slot; a new allocation in a slot replaces the old attempts', async (t) => {
+  const jm = await startJobManager();
+  const sim = await startSimulator({ jobManagerUrl: jm.url, token: TOKEN, count: 1, slotsPerTaskManager: 2, logger, idPrefix: 'tm' });
+  const gateway = new HttpTaskExecutorGateway({ token: TOKEN, rpcAddressOf: (id) => jm.resourceManager.rpcAddressOf(id) });
+  t.teardown(async () => { await gateway.close(); await sim.stop(); await jm.stop(); });
+  await until('registered', () => jm.resourceManager.slotTotals().taskManagers === 1);
+  const job = 'd'.repeat(32);
+  const a = { ...descriptor(job, 0, 0), jobVertexId: '1'.repeat(32), executionAttemptId: 'src-0' };
+  const b = { ...descriptor(job, 0, 0), jobVertexId: '2'.repeat(32), executionAttemptId: 'map-0' };
+  await gateway.deployTasks('tm-0', [a, b]);
+  const tm = sim.taskManagers[0]!;
+  await until('both running', () => tm.taskStates().filter((s) => s.state === 'RUNNING').length === 2);
+  t.same(tm.taskStates().map((s) => s.slotIndex), [0, 0], 'two attempts share slot 0');
+  await t.rejects(gateway.deployTasks('tm-0', [{ ...a, executionAttemptId: 'x', allocationId: 'other' }, { ...b, executionAttemptId: 'y' }]),
+    { statusCode: 400, message: /allocationId .* differs/ }, 'one slot, two allocations in a batch');
+  const c = { ...a, executionAttemptId: 'src-0-attempt-1', attemptNumber: 1, allocationId: 'alloc-new' };
+  await gateway.deployTasks('tm-0', [c]);
+  await until('old attempts canceled', () => statesOf(jm.updates, 'src-0').includes('CANCELED') && statesOf(jm.updates, 'map-0').includes('CANCELED'));
+  t.same(tm.taskStates().map((s) => s.executionAttemptId), ['src-0-attempt-1']);
 });
 
 t.test('sim.fail-attempts heals on restart; fail-subtasks picks subtasks', async (t) => {
