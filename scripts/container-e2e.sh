@@ -185,6 +185,7 @@ echo "cgroup memory limit: $cgroup_limit bytes"
 
 step "/jobmanager/memory equals the chart's plan"
 curl -fsS "http://127.0.0.1:$REST_PORT/jobmanager/memory" > "$TMP/memory.json"
+# shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
 node -e '
 const fs = require("fs");
 const meta = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
