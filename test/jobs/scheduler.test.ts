@@ -332,3 +332,22 @@ t.test('admission hook: refuses before allocating, releases when the job is arch
   t.same(released, [jobId], 'released once on archive');
   dispatcher.close();
 });
+
+t.test('a TaskManager re-registering under the same id fails its running tasks as lost', async (t) => {
+  const h = harness();
+  h.addTaskManager('tm-a', 4);
+  const { jobId } = h.dispatcher.submitJob(THREE_VERTEX_JOB);
+  await h.flush();
+  h.report(jobId, 'RUNNING');
+  h.addTaskManager('tm-a', 4); // e.g. the TaskManager process restarted with the same identity
+  const jm = h.dispatcher.runningJobMaster(jobId)!;
+  t.equal(jm.status(), 'RESTARTING');
+  t.match(h.dispatcher.jobExceptions(jobId)!['root-exception'], /TaskManagerLostException: TaskManager tm-a re-registered/);
+  await h.flush();
+  h.clock.advance(1000);
+  await h.flush();
+  t.equal(h.gateway.deployCalls.at(-1)!.taskManagerId, 'tm-a', 'redeployed to the new instance');
+  t.equal(h.report(jobId, 'RUNNING'), 10);
+  t.ok(jm.allTasksRunning());
+  h.dispatcher.close();
+});
