@@ -135,6 +135,9 @@ const testPod = docs.find((d) => d.kind === 'Pod' && d.metadata.annotations?.['h
 const expected = JSON.parse(testPod.spec.containers[0].env.find((e) => e.name === 'EXPECTED_PLAN').value);
 const env = Object.fromEntries(c.env.filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
 writeFileSync(`${tmp}/podman-args`, args.join('\n') + '\n');
+// The `helm test` pod's check, run later against this container.
+writeFileSync(`${tmp}/helm-test-script.js`, testPod.spec.containers[0].args[0]);
+writeFileSync(`${tmp}/helm-test-expected.json`, JSON.stringify(expected));
 writeFileSync(`${tmp}/meta.json`, JSON.stringify({
   limitBytes,
   user: sc.runAsUser,
@@ -199,6 +202,11 @@ if (body.heapSizeLimit && body.heapSizeLimit.expected !== body.heapSizeLimit.act
 if (wrong.length) { console.error(wrong.join("\n")); process.exit(1); }
 console.log("plan equal in all " + Object.keys(meta.expected).length + " fields; V8 heap_size_limit " + (body.heapSizeLimit ? body.heapSizeLimit.actual : "n/a"));
 ' "$TMP/meta.json" "$TMP/memory.json" || die "the running plan differs from the chart's"
+
+step "the chart's \`helm test\` check (same image, same script) against this JobManager"
+podman run --rm --network host --read-only --user 1000:1000 --cap-drop ALL \
+  -e "JOBMANAGER_URL=http://127.0.0.1:$REST_PORT" -e "EXPECTED_PLAN=$(cat "$TMP/helm-test-expected.json")" \
+  --entrypoint node "$IMAGE" -e "$(cat "$TMP/helm-test-script.js")" || die "the helm test pod's check failed"
 
 # --- 5. a small job on simulated TaskManagers ---------------------------------
 step "a bounded job on 2 simulated TaskManagers (same image)"
