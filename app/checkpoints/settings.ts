@@ -98,3 +98,24 @@ export function resolveCheckpointSettings(job: JobCheckpointingConfig | undefine
     historySize: clampInt(defaults.historySize, 1),
   };
 }
+
+/** The configuration accessors this module needs (app/config's Configuration has them). */
+export interface CheckpointConfigSource {
+  integer(key: string): number;
+  durationMs(key: string): number;
+  optionalDurationMs(key: string): number | undefined;
+}
+
+/** Cluster defaults from the effective configuration. */
+export function checkpointDefaultsFromConfig(config: CheckpointConfigSource): CheckpointDefaults {
+  const k = CHECKPOINT_CONFIG_KEYS;
+  return {
+    intervalMs: config.optionalDurationMs(k.intervalMs),
+    timeoutMs: config.durationMs(k.timeoutMs),
+    minPauseMs: config.durationMs(k.minPauseMs),
+    maxConcurrent: config.integer(k.maxConcurrent),
+    retained: config.integer(k.retained),
+    tolerableFailures: config.integer(k.tolerableFailures),
+    historySize: config.integer(k.historySize),
+  };
+}

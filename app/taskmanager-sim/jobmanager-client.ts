@@ -6,6 +6,10 @@ import { Pool } from 'undici';
 import {
   JM_PATHS,
   heartbeatPath,
+  type CheckpointAck,
+  type CheckpointAcksRequest,
+  type CheckpointDecline,
+  type CheckpointDeclinesRequest,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type RegisterRequest,
@@ -61,6 +65,14 @@ export class JobManagerClient {
 
   reportTaskStates(taskManagerId: string, updates: TaskStateUpdate[]): Promise<TaskStatesResponse> {
     return this.post<TaskStatesResponse>(JM_PATHS.taskStates, { taskManagerId, updates });
+  }
+
+  acknowledgeCheckpoints(taskManagerId: string, acks: CheckpointAck[]): Promise<{ accepted: number; ignored: number }> {
+    return this.post(JM_PATHS.checkpointAcks, { taskManagerId, acks } satisfies CheckpointAcksRequest);
+  }
+
+  declineCheckpoints(taskManagerId: string, declines: CheckpointDecline[]): Promise<{ accepted: number; ignored: number }> {
+    return this.post(JM_PATHS.checkpointDeclines, { taskManagerId, declines } satisfies CheckpointDeclinesRequest);
   }
 
   async close(): Promise<void> {

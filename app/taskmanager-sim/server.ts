@@ -13,6 +13,12 @@ import {
   type CancelRequest,
   type DeployRequest,
 } from '../http/rpc/protocol.js';
+import {
+  confirmCheckpointRequestSchema,
+  triggerCheckpointRequestSchema,
+  type ConfirmCheckpointBody,
+  type TriggerCheckpointBody,
+} from '../http/rpc/checkpoints.js';
 import type { SimulatedTaskManager } from './task-manager.js';
 
 export interface SimulatorServerOptions {
@@ -67,10 +73,21 @@ export function buildSimulatorServer(options: SimulatorServerOptions): FastifyIn
     return tm.cancel(request.body.executionAttemptIds);
   });
 
-  for (const path of [TM_PATHS.triggerCheckpoint, TM_PATHS.confirmCheckpoint]) {
-    app.post(path, async (_request, reply) =>
-      reply.code(501).send({ errors: ['checkpoints are not supported by this TaskManager simulator yet'] }));
-  }
+  app.post<{ Params: { taskManagerId: string }; Body: TriggerCheckpointBody }>(TM_PATHS.triggerCheckpoint, {
+    schema: { params: tmParamsSchema, body: triggerCheckpointRequestSchema },
+  }, async (request, reply) => {
+    const tm = lookup(request.params.taskManagerId);
+    if ('errors' in tm) return reply.code(404).send(tm);
+    return tm.checkpoints.trigger(request.body);
+  });
+
+  app.post<{ Params: { taskManagerId: string }; Body: ConfirmCheckpointBody }>(TM_PATHS.confirmCheckpoint, {
+    schema: { params: tmParamsSchema, body: confirmCheckpointRequestSchema },
+  }, async (request, reply) => {
+    const tm = lookup(request.params.taskManagerId);
+    if ('errors' in tm) return reply.code(404).send(tm);
+    return tm.checkpoints.confirm(request.body);
+  });
 
   return app;
 }

@@ -14,6 +14,7 @@ import type {
   TaskState,
   TaskStateUpdate,
 } from '../http/rpc/protocol.js';
+import { SimulatedCheckpointing } from './checkpoints.js';
 import { JobManagerRpcError, type JobManagerClient } from './jobmanager-client.js';
 import { taskBehaviour } from './synthetic-task.js';
 
@@ -73,6 +74,8 @@ export class SimulatedTaskManager {
   private epoch = 0;
   connectionState: ConnectionState = 'registering';
   registrations = 0;
+  /** Checkpoint trigger/confirm handling and the restore report (issue 4). */
+  readonly checkpoints: SimulatedCheckpointing;
 
   constructor(options: SimulatedTaskManagerOptions) {
     this.options = options;
@@ -80,6 +83,17 @@ export class SimulatedTaskManager {
     this.numberOfSlots = options.numberOfSlots;
     this.slots = new Array<SlotContent | undefined>(options.numberOfSlots).fill(undefined);
     this.log = options.logger.child({ taskManagerId: options.taskManagerId });
+    this.checkpoints = new SimulatedCheckpointing({
+      taskManagerId: options.taskManagerId,
+      sender: options.client,
+      log: this.log,
+      lookup: (id) => {
+        const task = this.tasks.get(id);
+        if (task === undefined) return undefined;
+        const d = task.descriptor;
+        return { jobId: d.jobId, jobVertexId: d.jobVertexId, subtaskIndex: d.subtaskIndex, state: task.state, config: d.config };
+      },
+    });
   }
 
   start(): void {
@@ -170,6 +184,7 @@ export class SimulatedTaskManager {
   private startTask(descriptor: RpcTaskDeploymentDescriptor): void {
     const task: RunningTask = { descriptor, state: 'DEPLOYING', timers: [] };
     this.tasks.set(descriptor.executionAttemptId, task);
+    this.checkpoints.deployed(descriptor);
     let slot = this.slots[descriptor.slotIndex];
     if (slot === undefined) {
       slot = { allocationId: descriptor.allocationId, jobId: descriptor.jobId, attempts: new Set() };
@@ -210,6 +225,7 @@ export class SimulatedTaskManager {
     if (task === undefined) return;
     for (const timer of task.timers) clearTimeout(timer);
     this.tasks.delete(executionAttemptId);
+    this.checkpoints.removed(executionAttemptId);
     const slot = this.slots[task.descriptor.slotIndex];
     if (slot !== undefined) {
       slot.attempts.delete(executionAttemptId);
@@ -220,7 +236,10 @@ export class SimulatedTaskManager {
 
   /** Frees every slot without reporting: the JobManager has already written these attempts off. */
   private dropAllTasks(): void {
-    for (const task of this.tasks.values()) for (const timer of task.timers) clearTimeout(timer);
+    for (const task of this.tasks.values()) {
+      for (const timer of task.timers) clearTimeout(timer);
+      this.checkpoints.removed(task.descriptor.executionAttemptId);
+    }
     this.tasks.clear();
     this.slots.fill(undefined);
     this.pendingUpdates = [];

@@ -12,6 +12,7 @@ import {
   type DeployResponse,
   type RpcTaskDeploymentDescriptor,
 } from './protocol.js';
+import type { ConfirmCheckpointBody, ConfirmCheckpointResponse, TriggerCheckpointBody, TriggerCheckpointResponse } from './checkpoints.js';
 
 export class TaskExecutorGatewayError extends Error {
   readonly taskManagerId: string;
@@ -83,6 +84,23 @@ export class HttpTaskExecutorGateway {
     for (let start = 0; start < executionAttemptIds.length; start += this.options.maxBatch) {
       const body: CancelRequest = { executionAttemptIds: executionAttemptIds.slice(start, start + this.options.maxBatch) };
       await this.post<CancelResponse>(taskManagerId, tmPath('cancel', taskManagerId), body);
+    }
+  }
+
+  // Checkpoints (issue 4): one call per TaskManager, split like deploy/cancel.
+  // Both are idempotent on the TaskManager (a repeated trigger re-acks; the
+  // JobManager ignores duplicate acks), so the retry interceptor applies.
+  async triggerCheckpoint(taskManagerId: string, request: TriggerCheckpointBody): Promise<void> {
+    for (let start = 0; start < request.executionAttemptIds.length; start += this.options.maxBatch) {
+      const body: TriggerCheckpointBody = { ...request, executionAttemptIds: request.executionAttemptIds.slice(start, start + this.options.maxBatch) };
+      await this.post<TriggerCheckpointResponse>(taskManagerId, tmPath('triggerCheckpoint', taskManagerId), body);
+    }
+  }
+
+  async notifyCheckpointComplete(taskManagerId: string, request: ConfirmCheckpointBody): Promise<void> {
+    for (let start = 0; start < request.executionAttemptIds.length; start += this.options.maxBatch) {
+      const body: ConfirmCheckpointBody = { ...request, executionAttemptIds: request.executionAttemptIds.slice(start, start + this.options.maxBatch) };
+      await this.post<ConfirmCheckpointResponse>(taskManagerId, tmPath('confirmCheckpoint', taskManagerId), body);
     }
   }
 

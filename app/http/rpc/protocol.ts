@@ -140,6 +140,8 @@ export interface CheckpointAck {
   checkpointId: number;
   executionAttemptId: string;
   stateSizeBytes?: number;
+  /** Opaque handle of the subtask's state, handed back in restoreCheckpoint on redeployment. */
+  stateHandle?: string;
   metadata?: Record<string, string>;
 }
 export interface CheckpointDecline {
@@ -292,6 +294,7 @@ export const checkpointAcksRequestSchema = {
           checkpointId: nonNegInt,
           executionAttemptId: idString,
           stateSizeBytes: nonNegInt,
+          stateHandle: { type: 'string', maxLength: 4096 },
           metadata: { type: 'object', additionalProperties: { type: 'string' } },
         },
       },
