@@ -5,7 +5,8 @@
 // estimate, what is free and the setting to raise. Reservations are released
 // when the job reaches a terminal state.
 import type { MemoryPlan } from './plan.js';
-import { FOOTPRINT, type FootprintConstants, type JobShape, estimateJobFootprintBytes } from './footprint.js';
+import type { JobGraph } from '../jobs/types.js';
+import { FOOTPRINT, type FootprintConstants, type JobShape, estimateJobFootprintBytes, estimateTaskManagerBytes, jobShapeOf } from './footprint.js';
 import { formatBytes } from './units.js';
 import { MEMORY_KEYS } from '../config/keys.js';
 
@@ -45,6 +46,8 @@ export type ReservationKind = 'job' | 'taskmanager';
 export class AdmissionRejectedError extends Error {
   readonly statusCode = 503;
   readonly code = 'ADMISSION_REJECTED';
+  /** Retry-After: running jobs may finish by then. */
+  readonly retryAfterSeconds = 5;
   readonly errors: string[];
   constructor(
     message: string,
@@ -193,4 +196,29 @@ export class AdmissionController {
     const s = this.stats();
     return `${s.jobs} admitted job(s) hold ${formatBytes(s.jobBytes)}, ${s.taskManagers} TaskManager(s) ${formatBytes(s.taskManagerBytes)}`;
   }
+}
+
+/**
+ * The port the Dispatcher calls: admit a validated JobGraph under its new job
+ * id (throws AdmissionRejectedError), release it when the job is terminal.
+ */
+export interface JobAdmission {
+  admit(jobId: string, graph: JobGraph): void;
+  release(jobId: string): void;
+}
+
+export function jobAdmission(controller: AdmissionController): JobAdmission {
+  return {
+    admit: (jobId, graph) => void controller.admitJob(jobId, jobShapeOf(graph), graph.name),
+    release: (jobId) => void controller.release(jobId),
+  };
+}
+
+/** Charge a registering TaskManager (never refused) under `tm:<id>`; release when it is lost. */
+export function chargeTaskManager(controller: AdmissionController, taskManagerId: string, slots: number, c: FootprintConstants = FOOTPRINT): void {
+  controller.charge(`tm:${taskManagerId}`, 'taskmanager', estimateTaskManagerBytes(slots, c));
+}
+
+export function releaseTaskManager(controller: AdmissionController, taskManagerId: string): void {
+  controller.release(`tm:${taskManagerId}`);
 }

@@ -38,8 +38,12 @@ export interface ShedBody {
 }
 
 export interface UnderPressureOptions extends PressureThresholds {
-  readonly pressureHandler: (request: unknown, reply: ShedReply, type: string, value: number | undefined) => ShedBody;
+  /** Returns the 503 body, or undefined to let an exempt request through. */
+  readonly pressureHandler: (request: unknown, reply: ShedReply, type: string, value: number | undefined) => ShedBody | undefined;
 }
+
+/** REST paths never shed (probes, observability). */
+export const PRESSURE_EXEMPT_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics', '/jobmanager/memory', '/jobmanager/metrics'];
 
 export function pressureThresholds(
   plan: Pick<MemoryPlan, 'oldGenerationBytes' | 'processBytes'>,
@@ -80,12 +84,19 @@ export function describePressure(type: string, value: number | undefined, t: Pre
 export function underPressureOptions(
   plan: Pick<MemoryPlan, 'oldGenerationBytes' | 'processBytes'>,
   onShed: (type: string) => void = () => {},
-  opts: { maxEventLoopDelayMs?: number; retryAfterSeconds?: number; sampleIntervalMs?: number } = {},
+  opts: { maxEventLoopDelayMs?: number; retryAfterSeconds?: number; sampleIntervalMs?: number; exemptPaths?: readonly string[] } = {},
 ): UnderPressureOptions {
   const t = pressureThresholds(plan, opts);
+  const exempt = new Set(opts.exemptPaths ?? PRESSURE_EXEMPT_PATHS);
   return {
     ...t,
-    pressureHandler: (_request, reply, type, value) => {
+    pressureHandler: (request, reply, type, value) => {
+      const url = (request as { url?: unknown }).url;
+      const path = typeof url === 'string' ? url.split('?')[0] : undefined;
+      // Probes and observability must answer under pressure: a failing
+      // readiness probe would cut TaskManagers off, and operators need
+      // /metrics and /jobmanager/memory most when memory is tight.
+      if (path !== undefined && exempt.has(path)) return undefined;
       onShed(type);
       reply.code(503).header('Retry-After', t.retryAfter);
       // Returning the body makes under-pressure send it and stop the request.

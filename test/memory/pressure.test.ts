@@ -28,7 +28,9 @@ t.test('REST requests are shed with 503 + Retry-After + errors; exempt routes an
   const rest = Fastify();
   await rest.register(underPressure, opts);
   rest.get('/jobs', async () => ({ jobs: [] }));
-  rest.get('/healthz', { config: PRESSURE_EXEMPT_ROUTE_CONFIG }, async () => ({ status: 'ok' }));
+  rest.get('/special', { config: PRESSURE_EXEMPT_ROUTE_CONFIG }, async () => ({ status: 'ok' }));
+  rest.get('/healthz', async () => ({ status: 'ok' }));
+  rest.get('/metrics', async () => 'x 1\n');
   const rpc = Fastify(); // the RPC server never registers under-pressure
   rpc.post('/v1/heartbeat', async () => ({ ok: true }));
   t.teardown(async () => {
@@ -51,8 +53,12 @@ t.test('REST requests are shed with 503 + Retry-After + errors; exempt routes an
   t.match(body.errors[0], /heap used .* exceeds .*old generation/);
   t.ok(shed >= 1, 'shed requests counted');
 
-  const health = await rest.inject({ method: 'GET', url: '/healthz' });
-  t.equal(health.statusCode, 200, 'exempt route answers under pressure');
+  const special = await rest.inject({ method: 'GET', url: '/special' });
+  t.equal(special.statusCode, 200, 'a route opting out answers under pressure');
+  for (const url of ['/healthz', '/metrics', '/metrics?x=1']) {
+    const res = await rest.inject({ method: 'GET', url });
+    t.equal(res.statusCode, 200, `${url} (probe/observability path) answers under pressure`);
+  }
   const hb = await rpc.inject({ method: 'POST', url: '/v1/heartbeat', payload: {} });
   t.equal(hb.statusCode, 200, 'RPC heartbeats are never shed');
 });

@@ -1,0 +1,72 @@
+// Everything the plan sizes at boot, built in one call for the composition
+// root: the network buffer pool (allocated once), the coordination caches,
+// admission control, pressure-shedding options and the metrics registry.
+import type { MemoryPlan } from './plan.js';
+import { NetworkBufferPool } from './buffer-pool.js';
+import { createCoordinationCaches, type CoordinationCaches } from './caches.js';
+import { AdmissionController, liveCoordinationBudget, type LiveBudget } from './admission.js';
+import { underPressureOptions, type UnderPressureOptions } from './pressure.js';
+import { createMemoryMetrics, type MemoryMetrics } from './metrics.js';
+
+export interface MemoryRuntime {
+  readonly plan: MemoryPlan;
+  readonly pool: NetworkBufferPool;
+  /** Values are the Dispatcher's archived-job snapshots and checkpoint statistics (opaque here). */
+  readonly caches: CoordinationCaches<object, object, ArchivedJobSummary, undefined>;
+  readonly admission: AdmissionController;
+  readonly liveBudget: LiveBudget;
+  readonly metrics: MemoryMetrics;
+  /** Options for @fastify/under-pressure on the REST server (never on the RPC server). */
+  readonly underPressure: UnderPressureOptions;
+  close(): void;
+}
+
+/** What a tombstone keeps of an evicted archived job (a few dozen bytes). */
+export interface ArchivedJobSummary {
+  readonly name?: string;
+  readonly state?: string;
+}
+
+export interface MemoryRuntimeOptions {
+  /** Event-loop delay above which REST requests are shed (default 1000 ms). */
+  readonly maxEventLoopDelayMs?: number;
+  /** Collect prom-client's default Node.js metrics (GC, event loop, ...). Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+function summarizeArchivedJob(value: object): ArchivedJobSummary {
+  // The Dispatcher archives {status, overview: {name, state, ...}, ...}; keep name and state only.
+  const v = value as { status?: unknown; overview?: { name?: unknown; state?: unknown } };
+  const name = typeof v.overview?.name === 'string' ? v.overview.name.slice(0, 200) : undefined;
+  const state = typeof v.status === 'string' ? v.status : typeof v.overview?.state === 'string' ? v.overview.state : undefined;
+  return { ...(name !== undefined ? { name } : {}), ...(state !== undefined ? { state } : {}) };
+}
+
+export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOptions = {}): MemoryRuntime {
+  const pool = new NetworkBufferPool({ totalBytes: plan.networkBytes, segmentBytes: plan.networkSegmentBytes });
+  const caches = createCoordinationCaches<object, object, ArchivedJobSummary, undefined>(plan.cacheBytes, {
+    summarizeArchivedJob,
+  });
+  const liveBudget = liveCoordinationBudget(plan);
+  const admission = new AdmissionController(liveBudget.liveBytes);
+  const metrics = createMemoryMetrics(
+    { plan, pool: () => pool.stats(), caches: () => caches.stats(), admission: () => admission.stats() },
+    { defaultMetrics: options.defaultMetrics ?? true },
+  );
+  const underPressure = underPressureOptions(plan, (type) => metrics.recordShed(type), {
+    ...(options.maxEventLoopDelayMs !== undefined ? { maxEventLoopDelayMs: options.maxEventLoopDelayMs } : {}),
+  });
+  return {
+    plan,
+    pool,
+    caches,
+    admission,
+    liveBudget,
+    metrics,
+    underPressure,
+    close() {
+      pool.close();
+      metrics.registry.clear();
+    },
+  };
+}
