@@ -149,6 +149,10 @@ export class Dispatcher implements DispatcherApi {
   }
 
   updateTaskExecutionState(update: TaskExecutionStateUpdate): TaskExecutionStateResult {
+    // The RPC adapter validates bodies; this guard keeps a malformed one from throwing here.
+    if (typeof update !== 'object' || update === null || typeof update.jobId !== 'string' || typeof update.executionAttemptId !== 'string') {
+      return { applied: false, reason: 'unknown-job' };
+    }
     const jm = this.running.get(update.jobId);
     if (!jm) return { applied: false, reason: this.archive.has(update.jobId) ? 'unknown-attempt' : 'unknown-job' };
     return jm.updateTaskExecutionState(update);

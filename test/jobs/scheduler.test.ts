@@ -351,3 +351,16 @@ t.test('a TaskManager re-registering under the same id fails its running tasks a
   t.ok(jm.allTasksRunning());
   h.dispatcher.close();
 });
+
+t.test('malformed task updates are refused without throwing', async (t) => {
+  const h = harness();
+  const bad = [null, {}, { jobId: 1, executionAttemptId: 'x', state: 'RUNNING' }, { jobId: 'a', state: 'RUNNING' }];
+  for (const u of bad) t.same(h.dispatcher.updateTaskExecutionState(u as never), { applied: false, reason: 'unknown-job' });
+  h.addTaskManager('tm-a', 4);
+  const { jobId } = h.dispatcher.submitJob(THREE_VERTEX_JOB);
+  await h.flush();
+  const id = h.gateway.descriptors()[0]!.executionAttemptId;
+  t.same(h.dispatcher.updateTaskExecutionState({ jobId, executionAttemptId: id, state: 'EXPLODED' } as never), { applied: false, reason: 'invalid-transition' });
+  t.same(h.dispatcher.updateTaskExecutionState({ jobId, executionAttemptId: 'short', state: 'RUNNING' }), { applied: false, reason: 'unknown-attempt' });
+  h.dispatcher.close();
+});
