@@ -148,6 +148,10 @@ function genCombo(i: number): Combo {
     memory.networkSegmentSize = pick(['4k', '16k', '32k', '64kb', '1m', '65536']);
     cli.set('jobmanager.network.memory.segment-size', String(memory.networkSegmentSize));
   }
+  if (chance(0.2)) {
+    memory.cacheFraction = pick([0, 0.05, 0.2, 0.35, 0.5, 0.9]);
+    cli.set('jobmanager.cache.memory.fraction', String(memory.cacheFraction));
+  }
   cli.set('jobmanager.container.memory.limit', limit.text);
   const name = `#${i} limit=${limit.text} ${JSON.stringify(memory)}`;
   return { name, limit: limit.text, memory, cliArgs: [...cli].map(([k, v]) => `--${k}=${v}`) };
@@ -169,6 +173,10 @@ const IMPOSSIBLE: Combo[] = (
     ['heap below the hard minimum', '1Gi', { heap: '40m', process: '200m' }],
     ['process above the container limit', '1Gi', { process: '2g' }],
     ['unknown unit', '1Gi', { heap: '512x' }],
+    ['segment size not a power of two', '1Gi', { networkSegmentSize: '48k' }],
+    ['segment larger than the network pool', '1Gi', { network: '1m', networkSegmentSize: '2m' }],
+    ['semi-space not a power of two', '1Gi', { semiSpace: '3m' }],
+    ['cache fraction of 1', '1Gi', { cacheFraction: 1 }],
   ] as const
 ).map(([name, limit, memory]) => {
   const keyOf: Record<string, string> = {
@@ -177,6 +185,8 @@ const IMPOSSIBLE: Combo[] = (
     offHeap: 'jobmanager.offheap.memory.size',
     network: 'jobmanager.network.memory.size',
     semiSpace: 'jobmanager.heap.semi-space.size',
+    networkSegmentSize: 'jobmanager.network.memory.segment-size',
+    cacheFraction: 'jobmanager.cache.memory.fraction',
   };
   const cli: string[] = [];
   const m = memory as Record<string, unknown>;
@@ -285,6 +295,8 @@ function checkParity(t: Test, o: Outcome): void {
     overhead: expected.overhead,
     youngGeneration: expected.youngGeneration,
     oldGeneration: expected.oldGeneration,
+    networkSegments: expected.networkSegments,
+    cache: expected.cache,
     flags: env.NODE_OPTIONS,
   };
   const want = {
@@ -297,6 +309,8 @@ function checkParity(t: Test, o: Outcome): void {
     overhead: plan.overhead,
     youngGeneration: plan.youngGeneration,
     oldGeneration: plan.oldGeneration,
+    networkSegments: plan.networkSegments,
+    cache: plan.cache,
     flags: (plan.flags as string[]).join(' '),
   };
   t.same(got, want, `chart plan equals the app's: ${o.combo.name}`);
