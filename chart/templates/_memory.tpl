@@ -158,6 +158,12 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- if not (has $limits.memory $empty) -}}
 {{- $limit = float64 (include "jobmanager.parseQuantity" (dict "path" "resources.limits.memory" "value" $limits.memory)) -}}
 {{- end -}}
+{{- if and (ge $limit 0.0) (not (has $requests.memory $empty)) -}}
+{{- $request := float64 (include "jobmanager.parseQuantity" (dict "path" "resources.requests.memory" "value" $requests.memory)) -}}
+{{- if gt $request $limit -}}
+{{- fail (printf "resources.requests.memory (%s) is larger than resources.limits.memory (%s); Kubernetes refuses such a pod" (toString $requests.memory) (toString $limits.memory)) -}}
+{{- end -}}
+{{- end -}}
 {{- $P := -1.0 -}}
 {{- $Pset := false -}}
 {{- if not (has $mem.process $empty) -}}

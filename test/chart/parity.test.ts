@@ -407,6 +407,36 @@ t.test('impossible plans fail helm template naming the app\'s keys', cliOptions(
   }
 });
 
+t.test('without a memory limit: requests.memory, or a heap alone, as the app derives it', cliOptions(), async (t) => {
+  const cases: [string, object, string[]][] = [
+    ['requests.memory only', { resources: { requests: { memory: '768Mi' }, limits: { memory: null } } }, ['--jobmanager.process.memory.size=768Mi']],
+    ['heap only: process derived', { resources: { requests: { memory: null }, limits: { memory: null } }, memory: { heap: '512m' } }, ['--jobmanager.heap.memory.size=512m']],
+    [
+      'heap and off-heap only',
+      { resources: { requests: { memory: null }, limits: { memory: null } }, memory: { heap: '3g', offHeap: '256m' } },
+      ['--jobmanager.heap.memory.size=3g', '--jobmanager.offheap.memory.size=256m'],
+    ],
+  ];
+  for (const [name, values, args] of cases) {
+    const [chart, cli] = await Promise.all([
+      render(values, { extraArgs: ['--show-only', 'templates/deployment.yaml', '--show-only', 'templates/tests/test-plan.yaml'] }),
+      cliPlan(args),
+    ]);
+    t.equal(chart.code, 0, `${name}: renders`, { stderr: chart.stderr });
+    t.equal(cli.code, 0, `${name}: the app plans`, { stderr: cli.stderr });
+    if (chart.code !== 0 || cli.code !== 0) continue;
+    checkParity(t, { combo: { name, limit: '', memory: {}, cliArgs: args }, chart, cli });
+    const env = jobManagerDeployment(chart.manifests).spec.template.spec.containers[0].env as Manifest[];
+    t.notOk(env.find((e) => e.name === 'JOBMANAGER_CONTAINER_MEMORY_LIMIT'), `${name}: no Downward API limit without a limit`);
+  }
+});
+
+t.test('requests above the limit are refused', helmTestOptions(), async (t) => {
+  const out = await render({ resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } });
+  t.not(out.code, 0, 'fails');
+  t.match(out.stderr, /resources\.requests\.memory \(2Gi\) is larger than resources\.limits\.memory \(1Gi\)/);
+});
+
 t.test('no memory limit and no memory.process: helm template fails', helmTestOptions(), async (t) => {
   const out = await render({ resources: { requests: { cpu: '100m', memory: null }, limits: { memory: null } } });
   t.not(out.code, 0, 'fails');
