@@ -27,7 +27,7 @@ export const BENCHES = [
   'deploy-in-process.js',
   // transport benches (RPC deploy, heartbeat throughput) are added by the RPC work:
   'deploy-over-rpc.js',
-  'heartbeat-throughput.js',
+  'rpc-heartbeat-throughput.js',
   // checkpoint coordination (issue 4)
   'checkpoint-coordination.js',
 ];
