@@ -24,110 +24,12 @@
 //   ones wait for slots and are cancelled after 8 s (so the archive churns).
 // - REST pollers: 3 loops over /overview, /jobs/overview, /jobs/:id,
 //   /taskmanagers, /jobmanager/memory, /metrics, /jobs/:id/checkpoints.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, rmdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { request } from 'undici';
 import pino from 'pino';
+import { chainJob, createCgroup, defaultPlanFor, dist, http, MiB, procStatus, sleep, spawnJobManager, stopJobManager, cgroupUnavailableReason, parseLimit } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dist = (p) => join(root, 'dist', p);
-const MiB = 1024 * 1024;
-const CGROUP_ROOT = '/sys/fs/cgroup/memory';
-
-export function parseLimit(text) {
-  const m = /^(\d+)(Mi|Gi)$/.exec(String(text).trim());
-  if (!m) throw new Error(`--limit must look like 192Mi or 1Gi, got ${text}`);
-  return Number(m[1]) * (m[2] === 'Gi' ? 1024 * MiB : MiB);
-}
-
-/** Why the stress test cannot run here (undefined = it can). */
-export function cgroupUnavailableReason() {
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'needs root to create a cgroup';
-  if (!existsSync(join(CGROUP_ROOT, 'memory.limit_in_bytes'))) return `no cgroup v1 memory controller at ${CGROUP_ROOT}`;
-  if (!existsSync(dist('main.js'))) return 'dist/ is not built (npx tsc -p .)';
-  return undefined;
-}
-
-function createCgroup(limitBytes) {
-  const path = join(CGROUP_ROOT, `jobmanager-stress-${process.pid}-${randomBytes(3).toString('hex')}`);
-  mkdirSync(path);
-  writeFileSync(join(path, 'memory.limit_in_bytes'), String(limitBytes));
-  const read = (file) => {
-    try {
-      return readFileSync(join(path, file), 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  return {
-    path,
-    read,
-    number: (file) => Number(read(file).trim() || 'NaN'),
-    oomKills() {
-      const m = /^oom_kill (\d+)$/m.exec(read('memory.oom_control'));
-      return m ? Number(m[1]) : undefined;
-    },
-    remove() {
-      // Retry briefly: the cgroup can be removed only once its last task has exited.
-      for (let i = 0; i < 50; i++) {
-        try {
-          rmdirSync(path);
-          return true;
-        } catch {
-          const until = Date.now() + 100;
-          while (Date.now() < until) {
-            /* short synchronous wait: teardown only */
-          }
-        }
-      }
-      return false;
-    },
-  };
-}
-
-function procStatus(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function http(method, url, body) {
-  const res = await request(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headersTimeout: 30_000,
-    bodyTimeout: 30_000,
-  });
-  const text = await res.body.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.statusCode, headers: res.headers, text, json };
-}
-
-function chainJob(name, vertices, parallelism, extra = {}) {
-  const vs = [];
-  for (let i = 0; i < vertices; i++) vs.push({ id: `v${i}`, name: `${name}-op-${i}`, parallelism, config: extra.config ?? {} });
-  const edges = [];
-  for (let i = 1; i < vertices; i++) edges.push({ source: `v${i - 1}`, target: `v${i}`, distribution: i % 2 === 1 ? 'POINTWISE' : 'ALL_TO_ALL' });
-  const job = { name, vertices: vs, edges };
-  if (extra.checkpointing) job.checkpointing = extra.checkpointing;
-  return job;
-}
+export { cgroupUnavailableReason, parseLimit };
 
 /**
  * Run one stress test. Returns a result object with the measurements and a
@@ -141,24 +43,12 @@ export async function runCgroupStress(options) {
   const slotsPerTaskManager = 2;
   const log = options.log ?? (() => {});
 
-  const { deriveMemoryPlan } = await import(dist('memory/plan.js'));
   const { liveCoordinationBudget, estimateJobFootprintBytes } = await import(dist('memory/admission.js'));
   const { splitCacheBudget } = await import(dist('memory/caches.js'));
   const { startSimulator } = await import(dist('taskmanager-sim/simulator.js'));
 
   // The plan the JobManager will derive from the cgroup limit (defaults).
-  const plan = deriveMemoryPlan({
-    processBytes: limitBytes,
-    heapBytes: undefined,
-    offHeapBytes: undefined,
-    networkBytes: undefined,
-    networkSegmentBytes: 32 * 1024,
-    overheadFraction: 0.1,
-    overheadMinBytes: 80 * MiB,
-    overheadMaxBytes: 1024 * MiB,
-    semiSpaceBytes: undefined,
-    cacheFraction: 0.2,
-  });
+  const plan = await defaultPlanFor(limitBytes);
   const live = liveCoordinationBudget(plan).liveBytes;
   const archiveBudget = splitCacheBudget(plan.cacheBytes).archivedJobsBytes;
   const wideVertices = Math.max(8, Math.min(4000, Math.floor((archiveBudget / 25 - 2048) / 1536)));
@@ -170,53 +60,7 @@ export async function runCgroupStress(options) {
   const submitIntervalMs = Math.max(5, Math.floor(lifetimeMs / offeredOutstanding));
 
   const cg = createCgroup(limitBytes);
-  const work = mkdtempSync(join(tmpdir(), 'jobmanager-stress-'));
-  const token = randomBytes(24).toString('hex');
-  const jmArgs = [
-    '--rest.port=0',
-    '--jobmanager.rpc.port=0',
-    `--jobmanager.storage.dir=${join(work, 'data')}`,
-    `--jobmanager.rpc.auth.token=${token}`,
-    '--heartbeat.interval=2 s',
-    '--heartbeat.timeout=20 s',
-  ];
-  const command =
-    mode === 'planned'
-      ? [join(root, 'bin', 'jobmanager'), ...jmArgs]
-      : [process.execPath, join(root, 'scripts', 'stress', 'plain-jobmanager.mjs'), ...jmArgs];
-  // The shell joins the cgroup, then becomes the JobManager (exec keeps the pid).
-  const child = spawn('/bin/sh', ['-c', `echo $$ > "${cg.path}/cgroup.procs" && exec "$@"`, 'sh', ...command], {
-    cwd: work,
-    env: { ...process.env, NODE_OPTIONS: '', JOBMANAGER_CONFIG_FILE: join(work, 'none.json') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  writeFileSync(join(work, 'none.json'), '{}');
-  let exit;
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve((exit = { code, signal }))));
-  let restUrl;
-  let rpcUrl;
-  let stderr = '';
-  const logLines = [];
-  let lostLines = 0;
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (logLines.length < 200) logLines.push(line);
-      const rest = /"restPort":(\d+)/.exec(line);
-      if (rest) restUrl = `http://127.0.0.1:${rest[1]}`;
-      const rpc = /"rpcPort":(\d+)/.exec(line);
-      if (rpc) rpcUrl = `http://127.0.0.1:${rpc[1]}`;
-      if (/lost|heartbeat timed out|timed out/i.test(line) && /taskManagerId/.test(line)) lostLines++;
-    }
-  });
-  child.stderr.on('data', (d) => {
-    if (stderr.length < 20_000) stderr += d.toString();
-  });
-
+  let jm;
   const result = {
     mode,
     limitBytes,
@@ -235,8 +79,8 @@ export async function runCgroupStress(options) {
   let sim;
   const stop = { now: false };
   try {
-    for (let i = 0; i < 300 && (!restUrl || !rpcUrl) && exit === undefined; i++) await sleep(100);
-    if (!restUrl || !rpcUrl) throw new Error(`JobManager did not start (exit ${JSON.stringify(exit)}): ${stderr.slice(0, 2000)} ${logLines.slice(-5).join('\n')}`);
+    jm = await spawnJobManager({ cg, mode });
+    const { restUrl, rpcUrl, token } = jm;
     log(`JobManager (${mode}) up in cgroup ${cg.path}: REST ${restUrl}, RPC ${rpcUrl}`);
 
     sim = await startSimulator({
@@ -265,7 +109,7 @@ export async function runCgroupStress(options) {
     // Monitor.
     const monitor = (async () => {
       while (!stop.now) {
-        const s = procStatus(child.pid);
+        const s = procStatus(jm.pid);
         if (s) {
           result.samples++;
           result.peakRssBytes = Math.max(result.peakRssBytes, s.hwm || 0, s.rss || 0);
@@ -363,36 +207,33 @@ export async function runCgroupStress(options) {
     const cps = steadyIds.length > 0 ? await http('GET', `${restUrl}/jobs/${steadyIds[0]}/checkpoints`).catch(() => undefined) : undefined;
     result.steadyCheckpointsCompleted = cps?.json?.counts?.completed;
     result.reRegistrations = sim.taskManagers.reduce((a, tm) => a + Math.max(0, (tm.registrations ?? 1) - 1), 0);
-    result.lostLogLines = lostLines;
+    result.lostLogLines = jm.lostLines;
     stop.now = true;
     await monitor;
   } catch (err) {
     result.failures.push(`harness error: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     stop.now = true;
-    const s = procStatus(child.pid);
+    const s = jm ? procStatus(jm.pid) : undefined;
     if (s) result.peakRssBytes = Math.max(result.peakRssBytes, s.hwm || 0);
-    result.aliveAtEnd = exit === undefined;
+    result.aliveAtEnd = jm !== undefined && jm.exit === undefined;
     result.peakCgroupBytes = cg.number('memory.max_usage_in_bytes');
     result.failcnt = cg.number('memory.failcnt');
     result.oomKills = cg.oomKills();
     result.underOom = /^under_oom 1$/m.test(cg.read('memory.oom_control'));
     if (sim) await sim.stop().catch(() => undefined);
-    if (exit === undefined) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
+    if (jm) {
+      result.exit = jm.exit;
+      result.stderrTail = jm.stderr.slice(-1500);
+      await stopJobManager(jm);
     }
-    result.exit = exit;
     result.cgroupRemoved = cg.remove();
-    rmSync(work, { recursive: true, force: true });
   }
 
   const pct = (b) => Math.round((b / limitBytes) * 1000) / 10;
   result.peakRssPercent = pct(result.peakRssBytes);
   result.peakCgroupPercent = pct(result.peakCgroupBytes);
-  if (!result.aliveAtEnd) result.failures.push(`the JobManager died during the test: ${JSON.stringify(result.exit)} ${stderr.slice(-500)}`);
+  if (!result.aliveAtEnd) result.failures.push(`the JobManager died during the test: ${JSON.stringify(result.exit)} ${(result.stderrTail ?? '').slice(-500)}`);
   if (result.oomKills !== undefined && result.oomKills > 0) result.failures.push(`the cgroup OOM killer fired ${result.oomKills} time(s)`);
   if (result.peakRssBytes >= 0.95 * limitBytes) result.failures.push(`peak RSS ${result.peakRssBytes} bytes is ${result.peakRssPercent}% of the limit (must stay below 95%)`);
   if (result.reRegistrations > 0 || (result.taskManagersAtEnd !== undefined && result.taskManagersAtEnd !== taskManagers)) {
