@@ -19,6 +19,10 @@ import { HttpTaskExecutorGateway } from './http/rpc/gateway.js';
 import { buildRpcServer } from './http/rpc/server.js';
 import { resolveRpcToken, RpcTokenError } from './http/rpc/token.js';
 import { Dispatcher } from './jobs/dispatcher.js';
+import { CheckpointService } from './checkpoints/service.js';
+import { checkpointDefaultsFromConfig } from './checkpoints/settings.js';
+import { FileStateStore } from './checkpoints/state-store.js';
+import { checkpointsRest } from './http/rest/checkpoints.js';
 import type { RestartStrategySpec } from './jobs/types.js';
 import { createRestServer } from './http/server.js';
 import { readContainerMemory, type ContainerMemory } from './memory/cgroup.js';
@@ -82,6 +86,12 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     heartbeatIntervalMs,
     heartbeatTimeoutMs: config.durationMs('heartbeat.timeout'),
   });
+  // The storage directory first: an unusable one refuses the boot (exit 78) naming the path.
+  const stateStore = await FileStateStore.open({
+    dir: resolvePath(deps.cwd ?? process.cwd(), config.string('jobmanager.storage.dir')),
+    log: logger.child({ component: 'checkpoints' }),
+    maxArchivedJobs: config.integer('jobstore.max-capacity'),
+  });
   const rpcToken = resolveToken(config, deps.cwd ?? process.cwd(), logger);
   // JobManager -> TaskManager calls (deploy/cancel): a Pool per TaskManager,
   // closed when the TaskManager is lost.
@@ -103,6 +113,21 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     },
     log: logger.child({ component: 'dispatcher' }),
   });
+  // Checkpoints, JobGraph/status persistence and recovery (app/checkpoints). A
+  // JobMaster is bound in its CREATED event, i.e. before it schedules, so
+  // deployments after a restart carry the latest completed checkpoint.
+  const checkpoints = new CheckpointService({
+    stateStore,
+    clock,
+    gateway,
+    defaults: checkpointDefaultsFromConfig(config),
+    log: logger.child({ component: 'checkpoints' }),
+  });
+  dispatcher.onJobStatusChange((jobId, status) => {
+    if (status !== 'CREATED') return;
+    const jm = dispatcher.jobMaster(jobId);
+    if (jm) checkpoints.jobCreated(jm);
+  });
   let heartbeatTimer: NodeJS.Timeout | undefined;
 
   // --- adapters --------------------------------------------------------------
@@ -119,7 +144,8 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   });
   // Other REST plugins (jobs, taskmanagers, checkpoints, overview, metrics)
   // are registered here.
-  await rest.register(clusterRest, { dispatcher, resourceManager });
+  await rest.register(clusterRest, { dispatcher, resourceManager, whenJobPersisted: (jobId) => checkpoints.whenJobPersisted(jobId) });
+  for (const prefix of ['', '/v1']) await rest.register(checkpointsRest, { checkpoints, prefix });
 
   // The TaskManager-facing RPC server (jobmanager.rpc.port).
   const rpc = buildRpcServer({
@@ -127,6 +153,7 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     maxBodyBytes: config.sizeBytes('jobmanager.rpc.max-body-size'),
     resourceManager,
     dispatcher,
+    checkpoints,
     logger: logger.child({ server: 'rpc' }) as FastifyBaseLogger,
   });
 
@@ -149,6 +176,29 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
       // servers accept traffic.
       heartbeatTimer = setInterval(() => resourceManager.checkHeartbeats(), Math.min(heartbeatIntervalMs, 1000));
       heartbeatTimer.unref();
+      // JobManager restart: jobs of the storage directory come back before
+      // TaskManagers can register; each redeploys from its latest completed checkpoint.
+      const stored = await checkpoints.loadRecoverableJobs();
+      for (const job of [...stored.archived].reverse()) {
+        if (job.status === undefined) continue;
+        try {
+          dispatcher.recoverArchivedJob(job.jobId, job.jobGraph, job.status.status, job.status.startTime, job.status.endTime);
+        } catch (err) {
+          logger.warn({ jobId: job.jobId, err: (err as Error).message }, 'archived job could not be restored');
+        }
+      }
+      for (const job of stored.active) {
+        try {
+          dispatcher.recoverJob(job.jobId, job.jobGraph);
+          logger.info(
+            { jobId: job.jobId, latestCheckpointId: job.recovery.completed.at(-1)?.checkpointId, nextCheckpointId: job.recovery.nextCheckpointId, corruptFiles: job.recovery.corrupt.length },
+            'job recovered from the storage directory',
+          );
+        } catch (err) {
+          checkpoints.jobRecoveryFailed(job.jobId);
+          logger.error({ jobId: job.jobId, err: (err as Error).message }, 'job found in the storage directory could not be recovered');
+        }
+      }
       let addresses: ListenAddresses | undefined;
       if (opts.listen !== false) {
         // RPC first: TaskManagers may register as soon as REST reports ready.
@@ -207,6 +257,7 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
         // Services stop here, in reverse order of construction.
         if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
         dispatcher.close();
+        await checkpoints.close();
         await gateway.close();
         state = 'stopped';
         logger.info('JobManager stopped');

@@ -61,6 +61,8 @@ export class CheckpointService {
   private readonly deps: CheckpointServiceDeps;
   private readonly log: DomainLogger;
   private readonly jobs = new Map<string, JobEntry>();
+  /** Jobs whose entry was bound to a JobMaster once (terminal ones stay here). */
+  private readonly bound = new Set<string>();
 
   constructor(deps: CheckpointServiceDeps) {
     this.deps = deps;
@@ -109,6 +111,7 @@ export class CheckpointService {
   }
 
   private bind(entry: JobEntry, jm: JobMasterApi): void {
+    this.bound.add(entry.jobId);
     entry.jobMaster = jm;
     entry.name = jm.jobGraph.name;
     const c = entry.coordinator;
@@ -153,9 +156,12 @@ export class CheckpointService {
 
   private pruneTerminal(): void {
     // Keep terminal entries for their checkpoint statistics, bounded like the Dispatcher's archive.
-    const terminal = [...this.jobs.values()].filter((e) => e.jobMaster === undefined && !e.coordinator.isRunning());
+    const terminal = [...this.jobs.values()].filter((e) => this.bound.has(e.jobId) && e.jobMaster === undefined && !e.coordinator.isRunning());
     const max = 100;
-    for (const e of terminal.slice(0, Math.max(0, terminal.length - max))) this.jobs.delete(e.jobId);
+    for (const e of terminal.slice(0, Math.max(0, terminal.length - max))) {
+      this.jobs.delete(e.jobId);
+      this.bound.delete(e.jobId);
+    }
   }
 
   // ------------------------------------------------------------------ job lifecycle hooks
@@ -203,6 +209,18 @@ export class CheckpointService {
   jobRecoveryFailed(jobId: string): void {
     this.jobs.get(jobId)?.coordinator.stop('recovery failed');
     this.jobs.delete(jobId);
+  }
+
+  /**
+   * Any JobMaster the Dispatcher created, before it schedules (the composition
+   * root calls this from the CREATED status event): a recovered job prepared by
+   * loadRecoverableJobs() is bound to its recovered coordinator, anything else
+   * is a new submission.
+   */
+  jobCreated(jm: JobMasterApi): void {
+    const entry = this.jobs.get(jm.jobId);
+    if (entry && entry.jobMaster === undefined && !this.bound.has(jm.jobId)) this.jobRecovered(jm);
+    else if (!entry) this.jobSubmitted(jm);
   }
 
   coordinator(jobId: string): CheckpointCoordinator | undefined {

@@ -14,6 +14,7 @@ import {
   type DispatcherDeps,
   type ExceptionHistoryEntry,
   type JobDetails,
+  type JobGraph,
   type JobExceptions,
   type JobIdWithStatus,
   type JobMasterApi,
@@ -59,8 +60,42 @@ export class Dispatcher implements DispatcherApi {
   }
 
   submitJob(body: unknown): SubmitResult {
-    const jobGraph = validateJobGraph(body);
-    const jobId = randomHexId();
+    return this.startJob(randomHexId(), validateJobGraph(body), 'job submitted');
+  }
+
+  /**
+   * JobManager restart (app/checkpoints recovery): runs a job found in the
+   * storage directory again under its own id, validated like a submission.
+   */
+  recoverJob(jobId: string, body: unknown): SubmitResult {
+    if (this.running.has(jobId) || this.archive.has(jobId)) throw new Error(`job ${jobId} is already known`);
+    return this.startJob(jobId, validateJobGraph(body), 'job recovered');
+  }
+
+  /**
+   * JobManager restart: remembers a terminal job found in the storage
+   * directory as archived (its views are rebuilt from the JobGraph; task
+   * counts and exceptions of the old run are not kept on disk).
+   */
+  recoverArchivedJob(jobId: string, body: unknown, status: JobStatus, startTime: number, endTime: number): void {
+    if (this.running.has(jobId) || this.archive.has(jobId)) return;
+    const jm = new JobMaster(jobId, validateJobGraph(body), deps(this.deps));
+    const now = this.deps.clock.now();
+    const times = { state: status, 'start-time': startTime, 'end-time': endTime, duration: Math.max(0, endTime - startTime) };
+    this.archive.set(jobId, {
+      status,
+      overview: { ...jobOverviewEntry(jm, now), ...times, 'last-modification': endTime },
+      details: { ...jobDetails(jm, now), ...times },
+      plan: jobPlan(jm),
+      exceptionHistory: { entries: [], dropped: 0 },
+    });
+    while (this.archive.size > this.deps.options.archivedJobsMax) {
+      const oldest = this.archive.keys().next().value as string;
+      this.archive.delete(oldest);
+    }
+  }
+
+  private startJob(jobId: string, jobGraph: JobGraph, what: string): SubmitResult {
     const release = this.deps.admitJob?.(jobId, jobGraph) ?? undefined;
     let jm: JobMaster;
     try {
@@ -77,7 +112,7 @@ export class Dispatcher implements DispatcherApi {
       }
       for (const l of [...this.statusListeners]) l(jobId, status, timestamp);
     });
-    this.deps.log?.info({ jobId, name: jobGraph.name, vertices: jobGraph.vertices.length, subtasks: jm.totalTasks() }, 'job submitted');
+    this.deps.log?.info({ jobId, name: jobGraph.name, vertices: jobGraph.vertices.length, subtasks: jm.totalTasks() }, what);
     jm.start();
     return { jobId };
   }

@@ -13,13 +13,15 @@ import { taskManagersRest } from './taskmanagers.js';
 export interface ClusterRestOptions {
   readonly dispatcher: DispatcherApi;
   readonly resourceManager: ResourceManagerApi;
+  /** Resolves once a submitted job's JobGraph is durable (app/checkpoints); POST /jobs waits for it. */
+  readonly whenJobPersisted?: (jobId: string) => Promise<void>;
 }
 
-export const clusterRest: FastifyPluginAsync<ClusterRestOptions> = async (app, { dispatcher, resourceManager }) => {
+export const clusterRest: FastifyPluginAsync<ClusterRestOptions> = async (app, { dispatcher, resourceManager, whenJobPersisted }) => {
   for (const prefix of ['', '/v1']) {
     await app.register(async (scope) => {
       scope.setErrorHandler(clusterRestErrorHandler(app.initialConfig.bodyLimit ?? 1048576));
-      await scope.register(jobsRest, { dispatcher });
+      await scope.register(jobsRest, { dispatcher, ...(whenJobPersisted ? { whenJobPersisted } : {}) });
       await scope.register(overviewRest, { dispatcher });
       await scope.register(taskManagersRest, { resourceManager });
       await scope.register(flinkMetricsRest, { dispatcher });

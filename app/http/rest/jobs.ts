@@ -7,6 +7,8 @@ import { JOB_ID_PATTERN, clusterRestErrorHandler } from './errors-domain.js';
 
 export interface JobsRestOptions {
   readonly dispatcher: DispatcherApi;
+  /** Resolves once the JobGraph is durable; the 202 is sent only then. */
+  readonly whenJobPersisted?: (jobId: string) => Promise<void>;
 }
 
 interface JobParams {
@@ -19,7 +21,7 @@ function checkJobId(jobid: string): string[] | undefined {
     : [`jobid must be 32 lowercase hex characters (a Flink JobID), got ${JSON.stringify(jobid.slice(0, 80))}`];
 }
 
-export const jobsRest: FastifyPluginAsync<JobsRestOptions> = async (app, { dispatcher }) => {
+export const jobsRest: FastifyPluginAsync<JobsRestOptions> = async (app, { dispatcher, whenJobPersisted }) => {
   app.setErrorHandler(clusterRestErrorHandler(app.initialConfig.bodyLimit ?? 1048576));
   // A JobGraph is JSON: other content types get 415 instead of reaching the
   // validator as a string (Fastify parses text/plain by default).
@@ -30,6 +32,15 @@ export const jobsRest: FastifyPluginAsync<JobsRestOptions> = async (app, { dispa
 
   app.post('/jobs', async (request, reply) => {
     const { jobId } = dispatcher.submitJob(request.body);
+    if (whenJobPersisted) {
+      try {
+        await whenJobPersisted(jobId);
+      } catch (err) {
+        // Not durable = not accepted: a restart would not know the job.
+        dispatcher.cancelJob(jobId);
+        return reply.code(503).send({ errors: [`job not accepted: its JobGraph could not be stored (${(err as Error).message})`] });
+      }
+    }
     return reply.code(202).send({ jobid: jobId, jobUrl: `/jobs/${jobId}` });
   });
 
