@@ -3,6 +3,8 @@
 // shows Flink's field names with consistent counts, cancel frees all slots;
 // kill -9 of one simulator makes its TaskManagers disappear, the job restarts
 // on the remaining slots and /exceptions names the lost TaskManager.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { distMissingReason, startJobManager, startSimulator, until, type RunningJobManager } from './cluster-harness.js';
 
@@ -32,6 +34,21 @@ if (missing !== undefined) {
     startSimulator(t.teardown.bind(t), jm, { idPrefix: 'sim-a', count: 2, slots: 2 });
     startSimulator(t.teardown.bind(t), jm, { idPrefix: 'sim-b', count: 2, slots: 2 });
     await until('4 TaskManagers registered', async () => ((await jm.get('/overview')).body.taskmanagers === 4 ? true : undefined));
+
+    // The generated token: owner-only file, never in the log; RPC refuses calls without it.
+    const tokenFile = join(jm.storageDir, 'rpc-token');
+    t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'rpc-token is mode 0600');
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    t.notOk(jm.launched.stdout().includes(token), 'the token is not logged');
+    t.match(jm.launched.stdout(), /generated the TaskManager RPC token into .*rpc-token/);
+    for (const authorization of [undefined, 'Bearer wrong']) {
+      const res = await fetch(`${jm.rpcUrl}/v1/taskmanagers/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ taskManagerId: 'intruder', rpcAddress: 'http://127.0.0.1:1', numberOfSlots: 100, resources: {} }),
+      });
+      t.equal(res.status, 401, `RPC with ${authorization ?? 'no token'} -> 401`);
+    }
 
     const submit = await jm.send('POST', '/jobs', job([2, 2, 1]));
     t.equal(submit.status, 202);
