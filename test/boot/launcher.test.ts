@@ -102,3 +102,19 @@ t.test('the launcher finds dist/ through a symlink', { skip: missing ?? false },
   launched.child.kill('SIGTERM');
   t.equal((await launched.exit).code, 0);
 });
+
+t.test('plan warnings are logged once by the JobManager, not repeated by the launcher', { skip: missing ?? false }, async (t) => {
+  const launched = launch({ args: ['--rest.port=0', '--jobmanager.process.memory.size=192m'] });
+  t.teardown(() => kill(launched));
+  await launched.restUrl;
+  launched.child.kill('SIGTERM');
+  const { code, stdout, stderr } = await launched.exit;
+  t.equal(code, 0);
+  t.equal(stderr, '', 'nothing on stderr');
+  const warnings = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { level: number; msg: string })
+    .filter((r) => r.level === 40 && r.msg.includes('below the recommended'));
+  t.equal(warnings.length, 1, 'the small-heap warning, once, as a warn log record');
+});
