@@ -13,6 +13,7 @@ ARG BASE_IMAGE=node:24-bookworm-slim
 
 # --- build: all dependencies, compile TypeScript --------------------------
 FROM ${BASE_IMAGE} AS build
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -22,6 +23,7 @@ RUN npx tsc -p tsconfig.json
 
 # --- production dependencies only ------------------------------------------
 FROM ${BASE_IMAGE} AS deps
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force

@@ -137,7 +137,6 @@ containerLimit, overheadFraction, overheadMin, overheadMax, cacheFraction}.
 Use: `include "jobmanager.memoryPlan" . | fromJson`.
 */}}
 {{- define "jobmanager.memoryPlan" -}}
-{{- $MiB := 1048576.0 -}}
 {{- $mem := .Values.memory -}}
 {{- $ov := default dict $mem.overhead -}}
 {{- $K := dict "process" "jobmanager.process.memory.size" "heap" "jobmanager.heap.memory.size" "offHeap" "jobmanager.offheap.memory.size" "network" "jobmanager.network.memory.size" "segment" "jobmanager.network.memory.segment-size" "fraction" "jobmanager.overhead.memory.fraction" "min" "jobmanager.overhead.memory.min" "max" "jobmanager.overhead.memory.max" "semi" "jobmanager.heap.semi-space.size" "cache" "jobmanager.cache.memory.fraction" "limit" "jobmanager.container.memory.limit" -}}
