@@ -11,8 +11,10 @@ const MiB = 1024 * 1024;
 const missing = distMissingReason();
 if (missing !== undefined) t.fail(missing);
 
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
 /** Asserts exit 78 with exactly one line on stderr; returns that line. */
-async function refused(t: Parameters<Parameters<typeof t.test>[0]>[0], launched: ReturnType<typeof launch>): Promise<string> {
+async function refused(t: Test, launched: ReturnType<typeof launch>): Promise<string> {
   t.teardown(() => kill(launched));
   const { code, stderr, stdout } = await launched.exit;
   t.equal(code, 78, 'exit code 78 (EX_CONFIG)');
