@@ -32,6 +32,7 @@ t.test('GET /jobmanager/config: every effective key, derived memory values, secr
   t.equal(byKey.get('rest.port'), '0');
   t.equal(byKey.get('rest.bind-address'), '127.0.0.1');
   t.equal(byKey.get('jobmanager.rpc.port'), '0', 'the test helper binds RPC to an ephemeral port');
+  t.notOk(byKey.has('jobmanager.container.memory.limit'), 'no container limit: none shown');
   t.equal(byKey.get('jobmanager.rpc.auth.token'), '******', 'secret masked');
   t.notMatch(res.body, 's3cret-token');
   for (const spec of KEYS) {
@@ -44,6 +45,9 @@ t.test('GET /jobmanager/memory: the plan and live figures', async (t) => {
   const { jobManager, plan } = await buildTestJobManager(t.teardown.bind(t), { containerMemory: cgroup });
   const res = await jobManager.rest.inject('/jobmanager/memory');
   t.equal(res.statusCode, 200);
+  const config = (await jobManager.rest.inject('/jobmanager/config')).json() as { key: string; value: string }[];
+  t.same(config.find((e) => e.key === 'jobmanager.container.memory.limit'), { key: 'jobmanager.container.memory.limit', value: '256m' }, 'the cgroup limit in force is shown');
+  t.same(config.find((e) => e.key === 'jobmanager.process.memory.size'), { key: 'jobmanager.process.memory.size', value: '256m' });
   const body = res.json();
   t.equal(body.plan.process, 256 * MiB, 'process size from the container limit');
   t.equal(body.plan.process, plan.processBytes);

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Configuration } from '../../config/configuration.js';
 import { KEYS, MEMORY_KEYS } from '../../config/keys.js';
 import type { ContainerMemory } from '../../memory/cgroup.js';
-import type { MemoryPlan } from '../../memory/plan.js';
+import { CONTAINER_LIMIT_KEY, type MemoryPlan } from '../../memory/plan.js';
 import { MiB } from '../../memory/units.js';
 
 export type JobManagerState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -23,6 +23,10 @@ export interface JobManagerRestOptions {
   /** Fresh cgroup figures (usage changes); called per request. */
   readonly readContainerMemory: () => ContainerMemory;
   readonly state: () => JobManagerState;
+  /** Each plan component's budget next to its measured use (app/memory/metrics.ts), per request. */
+  readonly memoryComponents?: () => readonly { component: string; plannedBytes: number; usedBytes: number; measuredAs: string }[];
+  /** Live state of the memory runtime (network buffer pool, caches, admission), per request. */
+  readonly memoryRuntime?: () => Record<string, unknown>;
 }
 
 export interface ConfigEntryJson {
@@ -38,10 +42,15 @@ function sizeText(bytes: number): string {
 
 /**
  * Every effective key (defaults included, secrets masked) in registry order.
- * Memory keys that were left to derivation show the plan's derived value, so
- * the operator sees every memory key with the value actually in force.
+ * Memory keys that were left to derivation show the plan's derived value (and
+ * the container limit the one in force), so the operator sees every memory key
+ * with the value actually in force.
  */
-export function effectiveConfigEntries(config: Configuration, plan: MemoryPlan): ConfigEntryJson[] {
+export function effectiveConfigEntries(
+  config: Configuration,
+  plan: MemoryPlan,
+  containerLimitBytes?: number | undefined,
+): ConfigEntryJson[] {
   const derived = new Map<string, string>([
     [MEMORY_KEYS.process, sizeText(plan.processBytes)],
     [MEMORY_KEYS.heap, sizeText(plan.heapBytes)],
@@ -50,6 +59,8 @@ export function effectiveConfigEntries(config: Configuration, plan: MemoryPlan):
     [MEMORY_KEYS.networkSegmentSize, sizeText(plan.networkSegmentBytes)],
     [MEMORY_KEYS.semiSpace, sizeText(plan.semiSpaceBytes)],
   ]);
+  // The limit in force (cgroup, when the chart injected none).
+  if (containerLimitBytes !== undefined) derived.set(CONTAINER_LIMIT_KEY, sizeText(containerLimitBytes));
   const given = new Map(config.entries().map((e) => [e.key, e.value] as const));
   const out: ConfigEntryJson[] = [];
   for (const spec of KEYS) {
@@ -114,6 +125,19 @@ const memoryResponse = {
     required: ['plan', 'heapSizeLimit', 'v8', 'heapSpaces', 'process', 'container'],
     properties: {
       plan: { type: 'object', additionalProperties: true },
+      components: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            component: { type: 'string' },
+            plannedBytes: { type: 'number' },
+            usedBytes: { type: 'number' },
+            measuredAs: { type: 'string' },
+          },
+        },
+      },
+      runtime: { type: 'object', additionalProperties: true },
       heapSizeLimit: {
         type: 'object',
         required: ['expected', 'actual'],
@@ -156,13 +180,15 @@ const statusResponse = {
 
 export const jobManagerRest: FastifyPluginAsync<JobManagerRestOptions> = async (app, opts) => {
   app.get('/jobmanager/config', { schema: { response: configResponse } }, async () =>
-    effectiveConfigEntries(opts.config, opts.plan),
+    effectiveConfigEntries(opts.config, opts.plan, opts.containerLimitBytes),
   );
 
   app.get('/jobmanager/memory', { schema: { response: memoryResponse } }, async () => {
     const live = liveMemory(opts.readContainerMemory);
     return {
       plan: opts.planJson,
+      ...(opts.memoryComponents ? { components: opts.memoryComponents() } : {}),
+      ...(opts.memoryRuntime ? { runtime: opts.memoryRuntime() } : {}),
       heapSizeLimit: { expected: opts.expectedHeapSizeLimitBytes, actual: live.v8['heap_size_limit'] ?? 0 },
       ...live,
       container: { ...live.container, effectiveLimitBytes: opts.containerLimitBytes ?? null },
