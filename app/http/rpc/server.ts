@@ -2,10 +2,12 @@
 // separate Fastify instance from the REST API, JSON over HTTP/1.1 keep-alive,
 // bearer-token auth on every route. It adapts the domain core (ResourceManager,
 // Dispatcher, later the CheckpointCoordinator); it holds no state itself.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ResourceManagerApi } from '../../cluster/types.js';
 import { RegistrationError } from '../../cluster/errors.js';
 import type { DispatcherApi } from '../../jobs/types.js';
+import type { NetworkBufferPool } from '../../memory/buffer-pool.js';
+import { readIntoSegments } from '../../memory/segments.js';
 import { installBearerAuth } from './auth.js';
 import { answerForCarriedError, answerForFastifyError } from './errors.js';
 import {
@@ -50,7 +52,17 @@ export interface RpcServerOptions {
   logger?: FastifyBaseLogger | undefined;
   /** Socket idle time before the server closes a keep-alive connection. */
   keepAliveTimeoutMs?: number;
+  /**
+   * The network buffer pool: when given, request bodies are read into its
+   * segments (never beyond the plan's network memory). Heartbeats,
+   * registrations and checkpoint acks/declines are priority traffic (they may
+   * use the reserved share); task state batches are bulk and get 503 +
+   * Retry-After when no segment frees up in time.
+   */
+  networkBuffers?: NetworkBufferPool | undefined;
 }
+
+const PRIORITY_PATHS = [/\/heartbeat$/, /\/taskmanagers\/register$/, /^\/v\d+\/checkpoints\//];
 
 export function buildRpcServer(options: RpcServerOptions): FastifyInstance {
   const app = Fastify({
@@ -68,7 +80,33 @@ export function buildRpcServer(options: RpcServerOptions): FastifyInstance {
   installBearerAuth(app, options.token);
   // JSON only: without this, text/plain bodies would reach the schema as strings.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const pool = options.networkBuffers;
+  if (pool === undefined) {
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  } else {
+    app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: AsyncIterable<Buffer>) => {
+      const path = request.url.split('?')[0] ?? request.url;
+      const declared = request.headers['content-length'];
+      const bytes = await readIntoSegments(payload, pool, {
+        declaredBytes: declared === undefined ? undefined : Number(declared),
+        maxBytes: options.maxBodyBytes,
+        trafficClass: PRIORITY_PATHS.some((p) => p.test(path)) ? 'priority' : 'bulk',
+      });
+      // The segments only hold the bytes until they are parsed.
+      let text: string;
+      try {
+        text = bytes.text();
+      } catch {
+        throw Object.assign(new Error('body is not valid UTF-8 JSON'), { statusCode: 400 });
+      } finally {
+        bytes.release();
+      }
+      return await new Promise((resolve, reject) => {
+        parseJson(request, text, (err: Error | null, body?: unknown) => (err ? reject(err) : resolve(body)));
+      });
+    });
+  }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = answerForFastifyError(error, options.maxBodyBytes, 'jobmanager.rpc.max-body-size');

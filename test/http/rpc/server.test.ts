@@ -136,3 +136,41 @@ t.test('unknown path: 404 naming the port and protocol', async (t) => {
   t.match(res.json(), { errors: [/no RPC route GET \/v2\/anything.*v1/] });
   await app.close();
 });
+
+t.test('with the network buffer pool: bodies read into segments; bulk gets 503 + Retry-After when exhausted, heartbeats still pass', async (t) => {
+  const { NetworkBufferPool } = await import('../../../app/memory/buffer-pool.js');
+  const clock = new ManualClock();
+  const resourceManager = new ResourceManager(clock, { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1500 });
+  // Ref'd timers: the pool's own are unref'd, and inject() holds no socket that would keep the test alive.
+  const timers = { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const pool = new NetworkBufferPool({ totalBytes: 16 * 1024, segmentBytes: 1024, reservedSegments: 4, maxWaitMs: 20, timers });
+  const dispatcher = { updateTaskExecutionStates: (u: readonly TaskExecutionStateUpdate[]) => u.map(() => ({ applied: true }) as const) };
+  const app = buildRpcServer({ token: TOKEN, maxBodyBytes: 8 * 1024, resourceManager, dispatcher, networkBuffers: pool });
+  t.teardown(() => app.close());
+
+  const reg = await app.inject({ method: 'POST', url: JM_PATHS.register, headers: auth, payload: registerBody });
+  t.equal(reg.statusCode, 200, 'register through the pool');
+  const { registrationId } = reg.json();
+  const states = { taskManagerId: 'tm-1', updates: [{ jobId: 'j', executionAttemptId: 'e', state: 'RUNNING' }] };
+  t.equal((await app.inject({ method: 'POST', url: JM_PATHS.taskStates, headers: auth, payload: states })).statusCode, 200);
+  t.equal(pool.stats().segmentsInUse, 0, 'segments released after parsing');
+
+  const bad = await app.inject({ method: 'POST', url: JM_PATHS.register, headers: { ...auth, 'content-type': 'application/json' }, payload: '{"x":' });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.json(), { errors: [/not valid JSON/] });
+  const big = await app.inject({ method: 'POST', url: JM_PATHS.taskStates, headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ ...states, pad: 'x'.repeat(9000) }) });
+  t.equal(big.statusCode, 413);
+  t.match(big.json(), { errors: [/jobmanager\.rpc\.max-body-size/] });
+
+  // Hold every non-reserved segment, as a burst of bulk traffic would.
+  const held = await pool.acquire(pool.totalSegments - pool.reservedSegments, 'bulk');
+  const refused = await app.inject({ method: 'POST', url: JM_PATHS.taskStates, headers: auth, payload: states });
+  t.equal(refused.statusCode, 503, 'bulk refused');
+  t.match(refused.headers['retry-after'], /^\d+$/);
+  t.ok(refused.json().errors.length > 0);
+  const hb = await app.inject({ method: 'POST', url: heartbeatPath('tm-1'), headers: auth, payload: { registrationId, slotReport: { slots: [{ slotIndex: 0 }] } } });
+  t.equal(hb.statusCode, 200, 'heartbeats use the reserve');
+  t.same(hb.json(), { accepted: true });
+  held.release();
+  t.equal((await app.inject({ method: 'POST', url: JM_PATHS.taskStates, headers: auth, payload: states })).statusCode, 200, 'bulk flows again');
+});
