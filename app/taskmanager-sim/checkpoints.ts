@@ -112,8 +112,11 @@ export class SimulatedCheckpointing {
   trigger(body: CheckpointTriggerBody): { acknowledged: number; declined: number } {
     const acks: SimAck[] = [];
     const declines: SimDecline[] = [];
+    let delayMs = 0;
     for (const id of body.executionAttemptIds) {
       const task = this.options.lookup(id);
+      const delay = Number(task?.config['sim.checkpoint.ack-delay-ms']);
+      if (Number.isFinite(delay) && delay > delayMs) delayMs = Math.min(delay, 600_000);
       if (task === undefined || task.jobId !== body.jobId) {
         declines.push({ jobId: body.jobId, checkpointId: body.checkpointId, executionAttemptId: id, reason: `task ${id} is not known to TaskManager ${this.options.taskManagerId}` });
       } else if (task.state !== 'RUNNING') {
@@ -132,7 +135,8 @@ export class SimulatedCheckpointing {
         });
       }
     }
-    setImmediate(() => {
+    // sim.checkpoint.ack-delay-ms: the snapshot "takes" this long (keeps checkpoints in flight).
+    setTimeout(() => {
       if (acks.length > 0) {
         this.options.sender.acknowledgeCheckpoints(this.options.taskManagerId, acks).catch((err: unknown) => {
           // The checkpoint will time out on the JobManager's side; nothing to retry.
@@ -144,7 +148,7 @@ export class SimulatedCheckpointing {
           this.log.warn({ err: (err as Error).message, checkpointId: body.checkpointId }, 'checkpoint decline not delivered');
         });
       }
-    });
+    }, delayMs);
     return { acknowledged: acks.length, declined: declines.length };
   }
 
