@@ -344,6 +344,7 @@ export class CheckpointCoordinator {
         this.triggering--;
         const msg = err instanceof Error ? err.message : String(err);
         this.log.error({ jobId: this.jobId, err: msg }, 'could not persist the checkpoint id counter; checkpoint not triggered');
+        this.stats.reportFailedWithoutId();
         if (manualRequestId) this.setManualStatus(manualRequestId, { status: 'FAILED', failureCause: msg });
         this.lastFinishedTs = this.clock.now();
         this.afterFinished();

@@ -281,6 +281,15 @@ export class CheckpointStatsTracker {
     this.latestFailed = e;
   }
 
+  /**
+   * A checkpoint that failed before it got an id (its id could not be made
+   * durable): counted as Flink counts failed triggers, without a history entry.
+   */
+  reportFailedWithoutId(): void {
+    this.counts.total++;
+    this.counts.failed++;
+  }
+
   reportDiscarded(id: number): void {
     const e = this.byId.get(id);
     if (e) e.discarded = true;

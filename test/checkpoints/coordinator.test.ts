@@ -392,3 +392,21 @@ t.test('settings: JobGraph values win over cluster defaults', async (t) => {
   t.match(resolveCheckpointSettings({ interval: 300, retained: 1, maxConcurrent: 0 }, d), { intervalMs: 300, retained: 1, maxConcurrent: 1 });
   t.equal(resolveCheckpointSettings(undefined, BUILTIN_CHECKPOINT_DEFAULTS).intervalMs, 0, 'off by default');
 });
+
+t.test('a counter write failure triggers nothing, counts as failed, and the next trigger works', async (t) => {
+  const h = harness({ interval: 100, timeout: 10_000 });
+  await h.coordinator.initialize();
+  h.coordinator.start(tasks());
+  h.fs.fail('fsync', 'ENOSPC', (p) => p.includes('checkpoint-counter'));
+  await advance(h, 100);
+  t.equal(h.gateway.triggers().length, 0, 'no trigger without a durable id');
+  t.same(h.coordinator.statistics().counts, { restored: 0, total: 1, in_progress: 0, completed: 0, failed: 1 });
+  t.equal(h.failovers.length, 0, 'a storage problem does not fail the job over');
+  await advance(h, 100);
+  const id = h.gateway.triggers()[0]?.request.checkpointId;
+  t.equal(id, 2, 'id 1 is burnt, never reused');
+  ackAll(h, 2);
+  await settle();
+  t.equal(h.coordinator.statistics().counts.completed, 1);
+  h.coordinator.stop('end');
+});
