@@ -23,11 +23,14 @@ import { CheckpointService } from './checkpoints/service.js';
 import { checkpointDefaultsFromConfig } from './checkpoints/settings.js';
 import { FileStateStore } from './checkpoints/state-store.js';
 import { checkpointsRest } from './http/rest/checkpoints.js';
-import type { RestartStrategySpec } from './jobs/types.js';
+import type { ArchiveStore, RestartStrategySpec } from './jobs/types.js';
 import { createRestServer } from './http/server.js';
 import { readContainerMemory, type ContainerMemory } from './memory/cgroup.js';
 import type { MemoryPlan } from './memory/plan.js';
 import { expectedHeapSizeLimitBytes, heapFlagsOf } from './memory/self-check.js';
+import { createMemoryRuntime, type MemoryRuntime } from './memory/runtime.js';
+import { chargeTaskManager, jobShapeOf, releaseTaskManager } from './memory/admission.js';
+import { metricsRest, registerPressureShedding } from './http/memory.js';
 
 export interface JobManagerDeps {
   readonly config: Configuration;
@@ -75,7 +78,10 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   let state: JobManagerState = 'created';
 
   // --- sized resources (network buffer pool, coordination caches) -----------
-  // Built from `plan` here and handed to the services below.
+  // Built from `plan` here and handed to the services below: the pool's one
+  // off-heap slab is allocated now, the caches and admission control get
+  // their byte budgets, the metrics registry reads them all.
+  const memory: MemoryRuntime = createMemoryRuntime(plan);
 
   // --- services (ResourceManager, Dispatcher, CheckpointCoordinator) --------
   // Constructed here, in dependency order; each gets the clock, the logger
@@ -99,6 +105,11 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   resourceManager.onTaskManagerLost((taskManagerId, cause) => {
     logger.warn({ taskManagerId }, cause);
     void gateway.releaseTaskManager(taskManagerId);
+    releaseTaskManager(memory.admission, taskManagerId);
+  });
+  // TaskManagers are charged to the live-coordination budget (never refused).
+  resourceManager.onTaskManagerRegistered((taskManagerId) => {
+    chargeTaskManager(memory.admission, taskManagerId, resourceManager.getTaskManager(taskManagerId)?.slotsNumber ?? 1);
   });
   const dispatcher = new Dispatcher({
     clock,
@@ -112,6 +123,14 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
       exceptionHistorySize: config.integer('web.exception-history-size'),
     },
     log: logger.child({ component: 'dispatcher' }),
+    // Admission control: a job whose estimated footprint does not fit the
+    // remaining live-coordination budget is refused (REST 503 naming the numbers).
+    admitJob: (jobId, jobGraph) => {
+      memory.admission.admitJob(jobId, jobShapeOf(jobGraph), jobGraph.name);
+      return () => void memory.admission.release(jobId);
+    },
+    // Terminal jobs live in the archived-jobs cache, bounded in bytes by the plan.
+    createArchiveStore: <V extends object>() => memory.caches.archivedJobs.asArchiveStore() as unknown as ArchiveStore<V>,
   });
   // Checkpoints, JobGraph/status persistence and recovery (app/checkpoints). A
   // JobMaster is bound in its CREATED event, i.e. before it schedules, so
@@ -132,6 +151,10 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
 
   // --- adapters --------------------------------------------------------------
   const rest = createRestServer({ logger, bodyLimitBytes: config.sizeBytes('rest.server.max-content-length') });
+  // Pressure shedding first, so its hook covers every REST route; the RPC
+  // server never gets it (heartbeats and acks are never shed).
+  await registerPressureShedding(rest, memory);
+  await rest.register(metricsRest, { runtime: memory });
   const flags = heapFlagsOf(plan.nodeFlags);
   await rest.register(jobManagerRest, {
     config,
@@ -141,10 +164,27 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     containerLimitBytes: deps.containerLimitBytes ?? deps.containerMemory.limitBytes,
     readContainerMemory: deps.readContainerMemory ?? (() => readContainerMemory()),
     state: () => state,
+    memoryComponents: () => memory.metrics.components(),
+    memoryRuntime: () => ({
+      networkBuffers: memory.pool.stats(),
+      caches: memory.caches.stats(),
+      admission: memory.admission.stats(),
+      liveBudget: memory.liveBudget,
+      pressure: {
+        maxHeapUsedBytes: memory.underPressure.maxHeapUsedBytes,
+        maxRssBytes: memory.underPressure.maxRssBytes,
+        maxEventLoopDelayMs: memory.underPressure.maxEventLoopDelay,
+      },
+    }),
   });
   // Other REST plugins (jobs, taskmanagers, checkpoints, overview, metrics)
   // are registered here.
-  await rest.register(clusterRest, { dispatcher, resourceManager, whenJobPersisted: (jobId) => checkpoints.whenJobPersisted(jobId) });
+  await rest.register(clusterRest, {
+    dispatcher,
+    resourceManager,
+    whenJobPersisted: (jobId) => checkpoints.whenJobPersisted(jobId),
+    flinkMetricGauges: memory.flinkGauges,
+  });
   for (const prefix of ['', '/v1']) await rest.register(checkpointsRest, { checkpoints, prefix });
 
   // The TaskManager-facing RPC server (jobmanager.rpc.port).
@@ -155,6 +195,8 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     dispatcher,
     checkpoints,
     logger: logger.child({ server: 'rpc' }) as FastifyBaseLogger,
+    // Request bodies are read into the plan's network buffers (503 + Retry-After when exhausted).
+    networkBuffers: memory.pool,
   });
 
   let closing: Promise<void> | undefined;
@@ -259,6 +301,7 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
         dispatcher.close();
         await checkpoints.close();
         await gateway.close();
+        memory.close();
         state = 'stopped';
         logger.info('JobManager stopped');
       })();

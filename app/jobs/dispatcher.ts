@@ -10,6 +10,7 @@ import { validateJobGraph } from './jobgraph.js';
 import {
   TERMINAL_JOB_STATUSES,
   type ClusterOverview,
+  type ArchiveStore,
   type DispatcherApi,
   type DispatcherDeps,
   type ExceptionHistoryEntry,
@@ -38,11 +39,12 @@ interface ArchivedJob {
 
 export class Dispatcher implements DispatcherApi {
   private readonly running = new Map<string, JobMaster>();
-  private readonly archive = new Map<string, ArchivedJob>();
+  private readonly archive: ArchiveStore<ArchivedJob>;
   private readonly statusListeners = new Set<JobStatusListener>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: DispatcherDeps) {
+    this.archive = deps.createArchiveStore?.<ArchivedJob>() ?? new Map<string, ArchivedJob>();
     const o = deps.options;
     if (!(Number.isInteger(o.attemptHistorySize) && o.attemptHistorySize >= 0 && o.attemptHistorySize <= 255)) {
       throw new RangeError(`jobmanager.execution.attempts-history-size must be an integer 0..255, got ${o.attemptHistorySize}`);
@@ -57,6 +59,13 @@ export class Dispatcher implements DispatcherApi {
     this.unsubscribe = deps.resourceManager.onTaskManagerLost((taskManagerId, cause) => {
       for (const jm of [...this.running.values()]) jm.handleTaskManagerLost(taskManagerId, cause);
     });
+  }
+
+  /** Why an unknown job id is unknown, when the archive knows (evicted); undefined otherwise. */
+  missingJobReason(jobId: string): string | undefined {
+    if (this.running.has(jobId) || this.archive.has(jobId)) return undefined;
+    const why = this.archive.evictionMessage?.(jobId);
+    return why === undefined ? undefined : `Job ${jobId} not found: ${why}`;
   }
 
   submitJob(body: unknown): SubmitResult {

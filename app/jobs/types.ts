@@ -275,6 +275,8 @@ export interface DispatcherApi {
   jobsOverview(): { jobs: JobOverviewEntry[] };
   /** undefined for an unknown job (REST answers 404). */
   jobDetails(jobId: string): JobDetails | undefined;
+  /** For a 404: why a job id is unknown when the archive remembers (evicted to stay within the cache budget). */
+  missingJobReason?(jobId: string): string | undefined;
   jobPlan(jobId: string): { plan: JobPlan } | undefined;
   jobExceptions(jobId: string, maxExceptions?: number): JobExceptions | undefined;
   overview(): ClusterOverview;
@@ -357,6 +359,30 @@ export interface DispatcherDeps {
    * returned function, if any, is called once when the job is archived.
    */
   readonly admitJob?: (jobId: string, jobGraph: JobGraph) => (() => void) | void;
+  /**
+   * Where terminal jobs' snapshots are kept (Flink's jobstore role). Default: a
+   * Map bounded by archivedJobsMax. The composition root passes a store bounded
+   * in bytes by the memory plan's cache budget (app/memory/caches.ts).
+   */
+  readonly createArchiveStore?: <V extends object>() => ArchiveStore<V>;
   /** Optional structured log sink (pino-compatible subset). */
   readonly log?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+/**
+ * The subset of Map the Dispatcher's archive uses. keys()/values()/entries()
+ * iterate oldest (least recently used) first, as a Map's insertion order.
+ */
+export interface ArchiveStore<V> {
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  set(key: string, value: V): unknown;
+  delete(key: string): boolean;
+  readonly size: number;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<V>;
+  entries(): IterableIterator<[string, V]>;
+  [Symbol.iterator](): IterableIterator<[string, V]>;
+  /** Why `key` is no longer here (e.g. evicted to stay within the cache budget); undefined = never known or deleted. */
+  evictionMessage?(key: string): string | undefined;
 }

@@ -6,6 +6,7 @@
 // instead of "unknown".
 import { LRUCache } from 'lru-cache';
 import { formatBytes } from './units.js';
+import type { ArchiveStore } from '../jobs/types.js';
 
 /**
  * Heap bytes per byte of JSON text, measured with forced GC on archived-job
@@ -163,6 +164,42 @@ export class ByteBoundedCache<V extends NonNullable<unknown>, S = undefined> {
 
   entries(): [string, V][] {
     return [...this.lru.entries()];
+  }
+
+  /** Keys / values / entries from the least recently used on (the eviction order). */
+  *oldestFirst(): Generator<[string, V]> {
+    yield* this.lru.rentries() as Generator<[string, V]>;
+  }
+
+  /** A Map-like view for the Dispatcher's archive (iteration oldest first, like a Map's insertion order). */
+  asArchiveStore(): ArchiveStore<V> {
+    const self = this;
+    const entries = () => self.oldestFirst();
+    const store: ArchiveStore<V> = {
+      get: (key) => self.get(key),
+      has: (key) => self.has(key),
+      set(key, value) {
+        self.set(key, value);
+        return store;
+      },
+      delete: (key) => self.lru.delete(key),
+      get size() {
+        return self.size;
+      },
+      *keys() {
+        for (const [k] of entries()) yield k;
+      },
+      *values() {
+        for (const [, v] of entries()) yield v;
+      },
+      entries,
+      [Symbol.iterator]: entries,
+      evictionMessage(key) {
+        const l = self.lookup(key);
+        return l.state === 'evicted' ? l.message : undefined;
+      },
+    };
+    return store;
   }
 
   get size(): number {

@@ -113,6 +113,43 @@ export interface MemoryMetrics {
   flinkMetrics(): Promise<FlinkMetric[]>;
 }
 
+/**
+ * Synchronous gauges under Flink-style ids for GET /jobmanager/metrics
+ * (app/http/rest/metrics-flink.ts merges them with its JVM-analogue ids):
+ * Status.Network.{Total,Available,Reserved}MemorySegments and, per plan
+ * component, Status.JobManager.Memory.<Component>.{Planned,Used}; admission
+ * and cache figures under Status.JobManager.Admission.* / .Cache.*.
+ */
+export function flinkMemoryGauges(src: MemoryMetricSources): Map<string, () => number> {
+  const sample = src.sample ?? sampleMemory;
+  const pool = () => src.pool?.();
+  const caches = () => src.caches?.() ?? [];
+  const gauges = new Map<string, () => number>([
+    ['Status.Network.TotalMemorySegments', () => pool()?.totalSegments ?? 0],
+    ['Status.Network.AvailableMemorySegments', () => pool()?.availableSegments ?? 0],
+    ['Status.Network.ReservedMemorySegments', () => pool()?.reservedSegments ?? 0],
+    ['Status.Network.MemorySegmentWaits', () => pool()?.waits ?? 0],
+    ['Status.Network.MemorySegmentRejections', () => pool()?.rejections ?? 0],
+    ['Status.JobManager.Admission.BudgetBytes', () => src.admission?.()?.budgetBytes ?? 0],
+    ['Status.JobManager.Admission.FreeBytes', () => src.admission?.()?.freeBytes ?? 0],
+    ['Status.JobManager.Admission.Rejected', () => src.admission?.()?.rejected ?? 0],
+  ]);
+  const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+  for (const component of MEMORY_COMPONENTS) {
+    const row = () => componentUsage(src.plan, sample(), pool(), caches()).find((c) => c.component === component);
+    gauges.set(`Status.JobManager.Memory.${cap(component)}.Planned`, () => row()?.plannedBytes ?? 0);
+    gauges.set(`Status.JobManager.Memory.${cap(component)}.Used`, () => row()?.usedBytes ?? 0);
+  }
+  for (const name of ['archived-jobs', 'checkpoint-stats']) {
+    const id = name.replace(/(^|-)(\w)/g, (_m, _d, ch: string) => ch.toUpperCase());
+    const stat = () => caches().find((c) => c.name === name);
+    gauges.set(`Status.JobManager.Cache.${id}.Bytes`, () => stat()?.bytes ?? 0);
+    gauges.set(`Status.JobManager.Cache.${id}.Entries`, () => stat()?.entries ?? 0);
+    gauges.set(`Status.JobManager.Cache.${id}.Evictions`, () => (stat()?.evictions ?? 0) + (stat()?.rejectedTooLarge ?? 0));
+  }
+  return gauges;
+}
+
 export interface FlinkMetric {
   readonly id: string;
   readonly value: string;

@@ -6,7 +6,7 @@ import { NetworkBufferPool } from './buffer-pool.js';
 import { createCoordinationCaches, type CoordinationCaches } from './caches.js';
 import { AdmissionController, liveCoordinationBudget, type LiveBudget } from './admission.js';
 import { underPressureOptions, type UnderPressureOptions } from './pressure.js';
-import { createMemoryMetrics, type MemoryMetrics } from './metrics.js';
+import { createMemoryMetrics, flinkMemoryGauges, type MemoryMetrics } from './metrics.js';
 
 export interface MemoryRuntime {
   readonly plan: MemoryPlan;
@@ -16,6 +16,8 @@ export interface MemoryRuntime {
   readonly admission: AdmissionController;
   readonly liveBudget: LiveBudget;
   readonly metrics: MemoryMetrics;
+  /** Flink-style ids (Status.Network.*MemorySegments, Status.JobManager.Memory.*) for /jobmanager/metrics. */
+  readonly flinkGauges: ReadonlyMap<string, () => number>;
   /** Options for @fastify/under-pressure on the REST server (never on the RPC server). */
   readonly underPressure: UnderPressureOptions;
   close(): void;
@@ -49,10 +51,9 @@ export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOpti
   });
   const liveBudget = liveCoordinationBudget(plan);
   const admission = new AdmissionController(liveBudget.liveBytes);
-  const metrics = createMemoryMetrics(
-    { plan, pool: () => pool.stats(), caches: () => caches.stats(), admission: () => admission.stats() },
-    { defaultMetrics: options.defaultMetrics ?? true },
-  );
+  const sources = { plan, pool: () => pool.stats(), caches: () => caches.stats(), admission: () => admission.stats() };
+  const metrics = createMemoryMetrics(sources, { defaultMetrics: options.defaultMetrics ?? true });
+  const flinkGauges = flinkMemoryGauges(sources);
   const underPressure = underPressureOptions(plan, (type) => metrics.recordShed(type), {
     ...(options.maxEventLoopDelayMs !== undefined ? { maxEventLoopDelayMs: options.maxEventLoopDelayMs } : {}),
   });
@@ -63,6 +64,7 @@ export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOpti
     admission,
     liveBudget,
     metrics,
+    flinkGauges,
     underPressure,
     close() {
       pool.close();

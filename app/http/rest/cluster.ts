@@ -15,16 +15,18 @@ export interface ClusterRestOptions {
   readonly resourceManager: ResourceManagerApi;
   /** Resolves once a submitted job's JobGraph is durable (app/checkpoints); POST /jobs waits for it. */
   readonly whenJobPersisted?: (jobId: string) => Promise<void>;
+  /** More /jobmanager/metrics ids (the memory runtime's). */
+  readonly flinkMetricGauges?: ReadonlyMap<string, () => number>;
 }
 
-export const clusterRest: FastifyPluginAsync<ClusterRestOptions> = async (app, { dispatcher, resourceManager, whenJobPersisted }) => {
+export const clusterRest: FastifyPluginAsync<ClusterRestOptions> = async (app, { dispatcher, resourceManager, whenJobPersisted, flinkMetricGauges }) => {
   for (const prefix of ['', '/v1']) {
     await app.register(async (scope) => {
       scope.setErrorHandler(clusterRestErrorHandler(app.initialConfig.bodyLimit ?? 1048576));
       await scope.register(jobsRest, { dispatcher, ...(whenJobPersisted ? { whenJobPersisted } : {}) });
       await scope.register(overviewRest, { dispatcher });
       await scope.register(taskManagersRest, { resourceManager });
-      await scope.register(flinkMetricsRest, { dispatcher });
+      await scope.register(flinkMetricsRest, { dispatcher, ...(flinkMetricGauges ? { extraGauges: flinkMetricGauges } : {}) });
     }, { prefix });
   }
 };

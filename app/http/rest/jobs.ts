@@ -28,7 +28,8 @@ export const jobsRest: FastifyPluginAsync<JobsRestOptions> = async (app, { dispa
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  const notFound = (jobid: string) => ({ errors: [new JobNotFoundError(jobid).message] });
+  // An archived job evicted to stay within the memory plan's cache budget is named as such.
+  const notFound = (jobid: string) => ({ errors: [dispatcher.missingJobReason?.(jobid) ?? new JobNotFoundError(jobid).message] });
 
   app.post('/jobs', async (request, reply) => {
     const { jobId } = dispatcher.submitJob(request.body);

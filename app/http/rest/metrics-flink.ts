@@ -17,6 +17,8 @@ import type { DispatcherApi } from '../../jobs/types.js';
 
 export interface FlinkMetricsRestOptions {
   readonly dispatcher: Pick<DispatcherApi, 'overview'>;
+  /** More ids, e.g. the memory runtime's Status.Network.*MemorySegments (app/memory/metrics.ts flinkMemoryGauges). */
+  readonly extraGauges?: ReadonlyMap<string, () => number>;
 }
 
 type Gauge = () => number;
@@ -94,10 +96,11 @@ export function flinkMetricGauges(dispatcher: Pick<DispatcherApi, 'overview'>, g
   return gauges;
 }
 
-export const flinkMetricsRest: FastifyPluginAsync<FlinkMetricsRestOptions> = async (app, { dispatcher }) => {
+export const flinkMetricsRest: FastifyPluginAsync<FlinkMetricsRestOptions> = async (app, { dispatcher, extraGauges }) => {
   const gc = new GcStats();
   app.addHook('onClose', async () => gc.close());
   const gauges = flinkMetricGauges(dispatcher, gc);
+  for (const [id, gauge] of extraGauges ?? []) gauges.set(id, gauge);
 
   app.get<{ Querystring: { get?: string } }>('/jobmanager/metrics', async (request) => {
     const get = request.query.get;
