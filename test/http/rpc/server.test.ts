@@ -27,12 +27,9 @@ function setup(maxBodyBytes = 64 * 1024) {
 const auth = { authorization: `Bearer ${TOKEN}` };
 const registerBody = { taskManagerId: 'tm-1', rpcAddress: 'http://127.0.0.1:1', numberOfSlots: 2, resources: {} };
 
+// Every TaskManager -> JobManager path of the protocol, plus an unknown one.
 const ROUTES: [string, string][] = [
-  ['POST', JM_PATHS.register],
-  ['POST', heartbeatPath('tm-1')],
-  ['POST', JM_PATHS.taskStates],
-  ['POST', JM_PATHS.checkpointAcks],
-  ['POST', JM_PATHS.checkpointDeclines],
+  ...Object.values(JM_PATHS).map((path): [string, string] => ['POST', path.replace(':taskManagerId', 'tm-1')]),
   ['GET', '/v1/nothing-here'],
 ];
 
