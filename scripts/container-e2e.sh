@@ -147,7 +147,9 @@ writeFileSync(`${tmp}/meta.json`, JSON.stringify({
     network: Number(env.JOBMANAGER_NETWORK_MEMORY_SIZE),
     networkSegmentSize: Number(env.JOBMANAGER_NETWORK_MEMORY_SEGMENT_SIZE),
     flags: env.NODE_OPTIONS.split(' '),
-    containerLimit: limitBytes,
+    // The cgroup holds the limit in whole pages (1G = 10^9 -> 999997440); the
+    // process reports the tighter of cgroup and Downward API.
+    containerLimit: Math.floor(limitBytes / 4096) * 4096,
   },
 }, null, 1));
 console.log(`limits.memory ${c.resources.limits.memory} = ${limitBytes} bytes; user ${sc.runAsUser}; read-only root; grace ${pod.terminationGracePeriodSeconds}s`);
@@ -183,7 +185,7 @@ echo "PID 1 uid: $uid"
 if podman exec "$JM" sh -c 'touch /app/written-by-e2e' 2>/dev/null; then die "root filesystem is writable"; fi
 echo "root filesystem: read-only"
 cgroup_limit=$(podman exec "$JM" sh -c 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')
-[ "$cgroup_limit" = "$LIMIT" ] || die "cgroup memory limit $cgroup_limit, chart limits.memory $LIMIT"
+[ "$cgroup_limit" = $((LIMIT / 4096 * 4096)) ] || die "cgroup memory limit $cgroup_limit, chart limits.memory $LIMIT"
 echo "cgroup memory limit: $cgroup_limit bytes"
 
 step "/jobmanager/memory equals the chart's plan"
@@ -207,6 +209,13 @@ step "the chart's \`helm test\` check (same image, same script) against this Job
 podman run --rm --network host --read-only --user 1000:1000 --cap-drop ALL \
   -e "JOBMANAGER_URL=http://127.0.0.1:$REST_PORT" -e "EXPECTED_PLAN=$(cat "$TMP/helm-test-expected.json")" \
   --entrypoint node "$IMAGE" -e "$(cat "$TMP/helm-test-script.js")" || die "the helm test pod's check failed"
+# ... and it can fail: a plan the JobManager does not run must be reported.
+if podman run --rm --network host --read-only --user 1000:1000 --cap-drop ALL \
+  -e "JOBMANAGER_URL=http://127.0.0.1:$REST_PORT" -e 'EXPECTED_PLAN={"heap":1}' \
+  --entrypoint node "$IMAGE" -e "$(cat "$TMP/helm-test-script.js")" >/dev/null 2>&1; then
+  die "the helm test pod's check accepted a wrong plan"
+fi
+echo "(and it rejects a wrong plan)"
 
 # --- 5. a small job on simulated TaskManagers ---------------------------------
 step "a bounded job on 2 simulated TaskManagers (same image)"

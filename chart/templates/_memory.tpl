@@ -169,7 +169,11 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- $P = float64 (include "jobmanager.parseSize" (dict "key" $K.process "value" $mem.process "origin" "memory.process")) -}}
 {{- $Pset = true -}}
 {{- else if ge $limit 0.0 -}}
-{{- $P = $limit -}}
+{{- /* The limit floored to whole MiB: the kernel enforces a cgroup limit in
+       whole pages (limits.memory 1G = 10^9 bytes is 999997440 in the cgroup),
+       and the process refuses a size above its cgroup limit. Mi/Gi limits
+       are unchanged. */ -}}
+{{- $P = mulf (floor (divf $limit 1048576.0)) 1048576.0 -}}
 {{- $Pset = true -}}
 {{- else if not (has $requests.memory $empty) -}}
 {{- $P = float64 (include "jobmanager.parseQuantity" (dict "path" "resources.requests.memory" "value" $requests.memory)) -}}
@@ -189,7 +193,9 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- end -}}
 
 {{- /* derivation (memory-model.md "Derivation") */ -}}
-{{- $r := include "jobmanager.derivePlan" (dict "K" $K "P" $P "H" $H "OH" $OH "N" $N "S" $S "f" $f "oMin" $oMin "oMax" $oMax "seg" $seg "cf" $cf "limit" $limit "limitOrigin" (printf "%s (resources.limits.memory)" $K.limit)) | fromJson -}}
+{{- /* What the process will see as its limit: the cgroup's, in whole 4 KiB pages. */ -}}
+{{- $enforced := ternary (mulf (floor (divf $limit 4096.0)) 4096.0) -1.0 (ge $limit 0.0) -}}
+{{- $r := include "jobmanager.derivePlan" (dict "K" $K "P" $P "H" $H "OH" $OH "N" $N "S" $S "f" $f "oMin" $oMin "oMax" $oMax "seg" $seg "cf" $cf "limit" $enforced "limitOrigin" (printf "%s (resources.limits.memory)" $K.limit)) | fromJson -}}
 {{- $_ := set $r "containerLimit" (ternary (int64 $limit) nil (ge $limit 0.0)) -}}
 {{- $_ := set $r "overheadFraction" $fText -}}
 {{- $_ := set $r "overheadMin" (int64 $oMin) -}}

@@ -102,7 +102,9 @@ function genCombo(i: number): Combo {
     memory.process = writeSize(processBytes);
     cli.set('jobmanager.process.memory.size', String(memory.process));
   } else {
-    cli.set('jobmanager.process.memory.size', limit.text);
+    // The chart's rule: process size = limits.memory floored to whole MiB (the
+    // kernel enforces the limit in whole pages; Mi/Gi limits stay as written).
+    cli.set('jobmanager.process.memory.size', Number.isInteger(limit.bytes / MiB) ? limit.text : String(Math.floor(limit.bytes / MiB) * MiB));
   }
   let fraction = 0.1;
   let oMin = 80 * MiB;

@@ -35,3 +35,9 @@ t.test('container e2e: explicit heap/off-heap/network overrides', options, async
   t.equal(run.status, 0, 'scripts/container-e2e.sh passes', { output: run.output.slice(-4000) });
   t.match(run.output, /--memory 2147483648/, 'runs under the 2Gi limit');
 });
+
+t.test('container e2e: decimal limit (1G = 10^9 bytes, not page-aligned) and an existing token Secret', options, async (t) => {
+  const run = e2e('chart/ci/existing-secret-values.yaml', true);
+  t.equal(run.status, 0, 'scripts/container-e2e.sh passes', { output: run.output.slice(-4000) });
+  t.match(run.output, /cgroup memory limit: 999997440 bytes/, 'the kernel holds 1G in whole pages; the chart plans within it');
+});
