@@ -21,6 +21,9 @@ Options:
   --storage-dir D      the local JobManager's jobmanager.storage.dir (default:
                        env JOBMANAGER_STORAGE_DIR, else ./data)
   --bind HOST          address of this process's TaskManager endpoint (default 127.0.0.1)
+  --advertise HOST     host the JobManager calls back (default: env
+                       TASKMANAGER_HOST, else the bind address, or for a wildcard
+                       bind this host's first non-internal IPv4, e.g. the pod IP)
   --port P             its port (default 0 = ephemeral)
   --id-prefix P        TaskManager ids are <P>-0..<P>-(N-1) (default sim-<random>)
   --log-level L        pino level (default info)
@@ -51,6 +54,7 @@ export interface SimCliOptions {
   slots: number;
   token: string;
   bindHost: string;
+  advertisedHost: string | undefined;
   port: number;
   idPrefix: string | undefined;
   logLevel: string;
@@ -75,6 +79,7 @@ export function parseTaskManagerSimArgs(
         'token-file': { type: 'string' },
         'storage-dir': { type: 'string' },
         bind: { type: 'string' },
+        advertise: { type: 'string' },
         port: { type: 'string' },
         'id-prefix': { type: 'string' },
         'log-level': { type: 'string' },
@@ -120,6 +125,7 @@ export function parseTaskManagerSimArgs(
     slots: positiveInt('slots', values.slots, 4, 100_000),
     token: token.trim(),
     bindHost: values.bind ?? '127.0.0.1',
+    advertisedHost: values.advertise ?? env.TASKMANAGER_HOST,
     port,
     idPrefix: values['id-prefix'],
     logLevel: values['log-level'] ?? 'info',
@@ -146,6 +152,7 @@ export async function runTaskManagerSim(
     port: options.port,
     logger,
     ...(options.idPrefix !== undefined ? { idPrefix: options.idPrefix } : {}),
+    ...(options.advertisedHost !== undefined ? { advertisedHost: options.advertisedHost } : {}),
   });
   logger.info(
     { jobManager: options.jobManagerUrl, rpcAddress: simulator.rpcAddress, taskManagers: simulator.taskManagers.map((t) => t.taskManagerId), slots: options.slots },

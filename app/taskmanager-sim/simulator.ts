@@ -3,7 +3,7 @@
 // TaskManager. Killing the process stops every heartbeat at once, which is
 // exactly what the JobManager sees when real TaskManagers are lost.
 import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, networkInterfaces, totalmem } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { JobManagerClient } from './jobmanager-client.js';
 import { buildSimulatorServer } from './server.js';
@@ -15,8 +15,14 @@ export interface SimulatorOptions {
   token: string;
   count: number;
   slotsPerTaskManager: number;
-  /** Address the simulator's HTTP endpoint binds to and advertises. */
+  /** Address the simulator's HTTP endpoint binds to. */
   bindHost?: string;
+  /**
+   * Host the JobManager calls back (in the registered rpcAddress). Default: the
+   * bind address, or for a wildcard bind (0.0.0.0, ::) the first non-internal
+   * IPv4 address of this host (a pod's IP in Kubernetes), else 127.0.0.1.
+   */
+  advertisedHost?: string;
   /** 0 = ephemeral */
   port?: number;
   /** TaskManager ids are `<prefix>-<n>`; default `sim-<6 random hex>` so a restarted process is a new TaskManager. */
@@ -54,7 +60,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   await server.listen({ host: bindHost, port: options.port ?? 0 });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('the simulator server has no TCP address');
-  const host = bindHost === '0.0.0.0' || bindHost === '::' ? '127.0.0.1' : bindHost;
+  const host = options.advertisedHost ?? (bindHost === '0.0.0.0' || bindHost === '::' ? externalIPv4() ?? '127.0.0.1' : bindHost);
   const rpcAddress = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
   const client = new JobManagerClient({
@@ -95,4 +101,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return stopping;
     },
   };
+}
+
+/** The first non-internal IPv4 address of this host, if any. */
+function externalIPv4(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
 }

@@ -29,6 +29,8 @@ t.test('options', async (t) => {
   const o = parseTaskManagerSimArgs(['--jobmanager', 'http://10.0.0.1:7000', '--count', '20', '--slots', '1000', '--token', 'x', '--bind', '0.0.0.0', '--port', '4000', '--id-prefix', 'tm'], {});
   t.match(o, { jobManagerUrl: 'http://10.0.0.1:7000', count: 20, slots: 1000, bindHost: '0.0.0.0', port: 4000, idPrefix: 'tm' });
   t.equal(parseTaskManagerSimArgs(['--help'], {}), undefined);
+  t.equal(parseTaskManagerSimArgs(['--token', 'x', '--bind', '0.0.0.0', '--advertise', '10.1.2.3'], {})?.advertisedHost, '10.1.2.3');
+  t.equal(parseTaskManagerSimArgs(['--token', 'x'], { TASKMANAGER_HOST: 'pod-ip' })?.advertisedHost, 'pod-ip');
 });
 
 t.test('usage errors name the option and what is accepted', async (t) => {

@@ -67,6 +67,22 @@ t.test('N TaskManagers register with their own identity and heartbeat', async (t
   t.equal(jm.resourceManager.getTaskManager('tm-1')?.path, sim.rpcAddress);
 });
 
+t.test('the advertised host goes into the registered rpcAddress', async (t) => {
+  // Tests bind loopback only; 'localhost' stands in for a pod IP.
+  const jm = await startJobManager();
+  const sim = await startSimulator({ jobManagerUrl: jm.url, token: TOKEN, count: 1, slotsPerTaskManager: 1, logger, idPrefix: 'g', advertisedHost: 'localhost' });
+  t.teardown(async () => { await sim.stop(); await jm.stop(); });
+  t.match(sim.rpcAddress, /^http:\/\/localhost:\d+$/);
+  await until('registered', () => jm.resourceManager.slotTotals().taskManagers === 1);
+  t.equal(jm.resourceManager.rpcAddressOf('g-0'), sim.rpcAddress);
+});
+  const given = await startSimulator({ jobManagerUrl: jm.url, token: TOKEN, count: 1, slotsPerTaskManager: 1, logger, idPrefix: 'g', bindHost: '0.0.0.0', advertisedHost: '127.0.0.1' });
+  t.teardown(async () => { await wildcard.stop(); await given.stop(); await jm.stop(); });
+  t.notMatch(wildcard.rpcAddress, /0\.0\.0\.0/);
+  t.match(given.rpcAddress, /^http:\/\/127\.0\.0\.1:\d+$/);
+  await until('both registered', () => jm.resourceManager.slotTotals().taskManagers === 2);
+});
+
 t.test('deploy, state reports, idempotent retry, cancel, synthetic finish and failure', async (t) => {
   const jm = await startJobManager();
   const sim = await startSimulator({ jobManagerUrl: jm.url, token: TOKEN, count: 2, slotsPerTaskManager: 4, logger, idPrefix: 'tm' });
