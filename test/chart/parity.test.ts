@@ -433,6 +433,28 @@ t.test('without a memory limit: requests.memory, or a heap alone, as the app der
   }
 });
 
+t.test('size syntax: every spelling the schema lets through is parsed like the app', cliOptions(), async (t) => {
+  const spellings = [
+    '1g', '1G', '1Gi', '1 gb', '1024 MB', '1024m', '1073741824', '1.5g', '.5g', '2.g', '1e9', '1.5e9', '1E+9',
+    '1048576k', '1048576 KiB', '1gibibytes', '1024 mebibytes', ' 768m ', '0.75Gi', '1tb', '0', '999999999999999999', '1GiB', '1Mb',
+  ];
+  await mapLimit(spellings, 2, async (text) => {
+    const combo: Combo = {
+      name: `memory.process ${JSON.stringify(text)}`,
+      limit: '64Gi',
+      memory: { process: text },
+      cliArgs: [`--jobmanager.process.memory.size=${text}`, '--jobmanager.container.memory.limit=64Gi'],
+    };
+    const o = await evaluate(combo);
+    t.equal(o.chart.code === 0, o.cli.code === 0, `same verdict: ${combo.name}`, { chart: o.chart.stderr.trim(), app: o.cli.stderr.trim() });
+    if (o.chart.code === 0 && o.cli.code === 0) checkParity(t, o);
+    else if (o.chart.code !== 0) {
+      t.notMatch(o.chart.stderr, /error calling|wrong type|can't evaluate/, `a chart message, not a template crash: ${combo.name}`);
+      t.same(keysIn(o.chart.stderr), keysIn(o.cli.stderr), `same keys: ${combo.name}`, { chart: o.chart.stderr.trim(), app: o.cli.stderr.trim() });
+    }
+  });
+});
+
 t.test('requests above the limit are refused', helmTestOptions(), async (t) => {
   const out = await render({ resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } });
   t.not(out.code, 0, 'fails');
