@@ -94,7 +94,8 @@ export function startSimulator(
 }
 
 /** Polls until `check` returns a value (not undefined); bounded attempts, no timing assertion. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, attempts = 150, delayMs = 100): Promise<T> {
+// Generous bounds: the whole suite shares 2 cores, and these are not speed tests.
+export async function until<T>(what: string, check: () => Promise<T | undefined>, attempts = 600, delayMs = 100): Promise<T> {
   let last: unknown;
   for (let i = 0; i < attempts; i++) {
     try {

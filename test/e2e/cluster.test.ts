@@ -30,7 +30,8 @@ if (missing !== undefined) {
   const jobState = async (jm: RunningJobManager, jobid: string) => (await jm.get(`/jobs/${jobid}`)).body.state as string;
 
   t.test('two simulators, a 3-vertex job RUNNING, Flink shapes with consistent counts, cancel frees all slots', async (t) => {
-    const jm = await startJobManager(t.teardown.bind(t));
+    // No TaskManager loss is wanted here: a longer timeout keeps a busy machine from causing one.
+    const jm = await startJobManager(t.teardown.bind(t), ['--heartbeat.timeout=10s']);
     startSimulator(t.teardown.bind(t), jm, { idPrefix: 'sim-a', count: 2, slots: 2 });
     startSimulator(t.teardown.bind(t), jm, { idPrefix: 'sim-b', count: 2, slots: 2 });
     await until('4 TaskManagers registered', async () => ((await jm.get('/overview')).body.taskmanagers === 4 ? true : undefined));

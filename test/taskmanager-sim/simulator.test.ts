@@ -14,7 +14,7 @@ import { startSimulator } from '../../app/taskmanager-sim/simulator.js';
 const TOKEN = 'sim-test-token';
 const logger = pino({ level: 'silent' });
 
-async function until(what: string, check: () => boolean, attempts = 200, delayMs = 25): Promise<void> {
+async function until(what: string, check: () => boolean, attempts = 800, delayMs = 25): Promise<void> {
   for (let i = 0; i < attempts; i++) {
     if (check()) return;
     await new Promise((r) => setTimeout(r, delayMs));
@@ -23,7 +23,8 @@ async function until(what: string, check: () => boolean, attempts = 200, delayMs
 }
 
 async function startJobManager(port = 0) {
-  const resourceManager = new ResourceManager(systemClock, { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 400 });
+  // Short interval, a timeout with room for a busy machine (these tests share 2 cores with the suite).
+  const resourceManager = new ResourceManager(systemClock, { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 1000 });
   const updates: TaskExecutionStateUpdate[] = [];
   const dispatcher = {
     updateTaskExecutionStates(batch: readonly TaskExecutionStateUpdate[]): TaskExecutionStateResult[] {
@@ -62,7 +63,7 @@ t.test('N TaskManagers register with their own identity and heartbeat', async (t
   t.same(jm.resourceManager.listTaskManagers().map((i) => i.id).sort(), ['tm-0', 'tm-1', 'tm-2']);
   t.equal(jm.resourceManager.slotTotals().slotsTotal, 6);
   // Heartbeats keep them alive well past the timeout.
-  await new Promise((r) => setTimeout(r, 900));
+  await new Promise((r) => setTimeout(r, 2100));
   t.equal(jm.resourceManager.slotTotals().taskManagers, 3, 'still registered after > 2x heartbeat timeout');
   t.equal(jm.resourceManager.getTaskManager('tm-1')?.path, sim.rpcAddress);
 });
@@ -179,8 +180,8 @@ t.test('JobManager unreachable then back on the same port: the TaskManager regis
   t.teardown(async () => { await sim.stop(); await jm.stop(); });
   await until('registered', () => jm.resourceManager.slotTotals().taskManagers === 2);
   await jm.stop();
-  await until('TaskManagers notice the loss', () => sim.taskManagers.every((tm) => !tm.isRegistered), 400);
+  await until('TaskManagers notice the loss', () => sim.taskManagers.every((tm) => !tm.isRegistered), 1200);
   jm = await startJobManager(port); // a fresh JobManager knows nobody
-  await until('registered at the new JobManager', () => jm.resourceManager.slotTotals().taskManagers === 2, 400);
+  await until('registered at the new JobManager', () => jm.resourceManager.slotTotals().taskManagers === 2, 1200);
   t.ok(sim.taskManagers.every((tm) => tm.registrations >= 2));
 });
