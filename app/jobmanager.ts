@@ -7,6 +7,7 @@
 // section below, pass it to the adapters that need it, and stop it in close()
 // (reverse order of construction).
 import { isAbsolute, resolve } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Configuration } from './config/configuration.js';
@@ -81,7 +82,12 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   // Built from `plan` here and handed to the services below: the pool's one
   // off-heap slab is allocated now, the caches and admission control get
   // their byte budgets, the metrics registry reads them all.
-  const memory: MemoryRuntime = createMemoryRuntime(plan);
+  // Heap/RSS shedding thresholds hold only for a process started with the
+  // plan's flags (in-process tests and plain `node` have another heap).
+  const planFlags = heapFlagsOf(plan.nodeFlags);
+  const startedWithPlan = getHeapStatistics().heap_size_limit === expectedHeapSizeLimitBytes(planFlags.oldMiB ?? 0, planFlags.semiMiB ?? 1);
+  const memory: MemoryRuntime = createMemoryRuntime(plan, { memoryShedding: startedWithPlan });
+  if (!startedWithPlan) logger.warn('V8 heap limit differs from the memory plan: heap/RSS pressure shedding is off (start through bin/jobmanager)');
 
   // --- services (ResourceManager, Dispatcher, CheckpointCoordinator) --------
   // Constructed here, in dependency order; each gets the clock, the logger

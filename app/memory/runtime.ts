@@ -34,6 +34,13 @@ export interface MemoryRuntimeOptions {
   readonly maxEventLoopDelayMs?: number;
   /** Collect prom-client's default Node.js metrics (GC, event loop, ...). Default true. */
   readonly defaultMetrics?: boolean;
+  /**
+   * Shed on heap/RSS thresholds. Only meaningful when the process runs with
+   * the plan's V8 flags (bin/jobmanager); an in-process test or a plain
+   * `node` has a different heap, so the composition root turns it off there
+   * (event-loop-delay shedding stays). Default true.
+   */
+  readonly memoryShedding?: boolean;
 }
 
 function summarizeArchivedJob(value: object): ArchivedJobSummary {
@@ -54,9 +61,11 @@ export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOpti
   const sources = { plan, pool: () => pool.stats(), caches: () => caches.stats(), admission: () => admission.stats() };
   const metrics = createMemoryMetrics(sources, { defaultMetrics: options.defaultMetrics ?? true });
   const flinkGauges = flinkMemoryGauges(sources);
-  const underPressure = underPressureOptions(plan, (type) => metrics.recordShed(type), {
+  const planned = underPressureOptions(plan, (type) => metrics.recordShed(type), {
     ...(options.maxEventLoopDelayMs !== undefined ? { maxEventLoopDelayMs: options.maxEventLoopDelayMs } : {}),
   });
+  // 0 disables a threshold in under-pressure.
+  const underPressure = options.memoryShedding === false ? { ...planned, maxHeapUsedBytes: 0, maxRssBytes: 0 } : planned;
   return {
     plan,
     pool,
