@@ -25,6 +25,9 @@ import {
   type RunResult,
 } from './helm.js';
 
+// Hundreds of helm processes on 2 shared cores: allow more than tap's default.
+t.setTimeout(600_000);
+
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 

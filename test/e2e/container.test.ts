@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { IN_CI, ROOT } from '../chart/helm.js';
 
+// A first image build in CI (npm ci inside the build) can take minutes on a busy machine.
+t.setTimeout(900_000);
+
 const hasPodman = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).status === 0;
 const options = hasPodman || IN_CI ? {} : { skip: 'podman is not installed (bash scripts/ci-system-deps.sh installs it; root needed)' };
 
