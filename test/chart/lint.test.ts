@@ -165,3 +165,19 @@ t.test('variants: persistence, existing secret, simulator, config', helmTestOpti
   const grace = await render({ shutdown: { timeoutSeconds: 30 }, terminationGracePeriodSeconds: 20 });
   t.match(grace.stderr, /terminationGracePeriodSeconds \(20\) must be larger than shutdown\.timeoutSeconds \(30\)/);
 });
+
+t.test('NOTES (printed by helm install) show the plan table for every variant', helmTestOptions(), async (t) => {
+  const helm = findHelm();
+  if (!helm) return t.fail('helm is available');
+  await mapLimit(variants, 2, async (variant) => {
+    const out = await run(helm, [
+      'install', 'jm', CHART, '--dry-run=client', '--namespace', 'jm-test',
+      ...variant.files.flatMap((f) => ['-f', f]),
+    ]);
+    t.equal(out.code, 0, `helm install --dry-run: ${variant.name}`, { stderr: out.stderr });
+    const notes = out.stdout.slice(out.stdout.indexOf('NOTES:'));
+    t.match(notes, /process\s+\d+\s+\d+\.\d{3}(mb|gb)/, `${variant.name}: plan table`);
+    t.match(notes, /node flags: --max-old-space-size=\d+ --max-semi-space-size=\d+/, `${variant.name}: node flags`);
+    t.match(notes, /port-forward service\/jm-jobmanager/, `${variant.name}: next commands`);
+  });
+});
