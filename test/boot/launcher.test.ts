@@ -120,3 +120,18 @@ t.test('plan warnings are logged once by the JobManager, not repeated by the lau
     .filter((r) => r.level === 40 && r.msg.includes('below the recommended'));
   t.equal(warnings.length, 1, 'the small-heap warning, once, as a warn log record');
 });
+
+t.test('--help prints the launcher usage; an unknown option exits 64', { skip: missing ?? false }, async (t) => {
+  const help = launch({ args: ['--help'] });
+  t.teardown(() => kill(help));
+  const shown = await help.exit;
+  t.equal(shown.code, 0);
+  t.match(shown.stdout, /^Usage: jobmanager /);
+
+  const unknown = launch({ args: ['--nonsense'] });
+  t.teardown(() => kill(unknown));
+  const result = await unknown.exit;
+  t.equal(result.code, 64, 'EX_USAGE from the CLI, passed on');
+  t.match(result.stderr, "Unknown option '--nonsense'");
+  t.notMatch(result.stdout, /REST API listening/);
+});
