@@ -7,6 +7,7 @@
 // mode planned: `bin/jobmanager` (the plan's V8 flags; the product's way to start).
 // mode plain:   plain `node` without the flags (scripts/stress/plain-jobmanager.mjs),
 //               the comparison recorded in docs/memory.md.
+// mode unaware: plain `node`, and the plan ignores the cgroup (1g default).
 //
 // Needs root and the cgroup v1 memory controller at /sys/fs/cgroup/memory
 // (a cgroup is created per run and removed afterwards). The JobManager alone

@@ -108,7 +108,9 @@ export function chainJob(name, vertices, parallelism, extra = {}) {
 
 /**
  * Start the JobManager inside cgroup `cg`: mode 'planned' = bin/jobmanager
- * (the plan's flags), 'plain' = node without them. Resolves once both ports
+ * (the plan's flags), 'plain' = node without them (plan still from the
+ * cgroup), 'unaware' = node without flags and a plan that ignores the cgroup
+ * (the 1g default: a memory-unaware deployment). Resolves once both ports
  * are known; `exit` is set when the process ends.
  */
 export async function spawnJobManager({ cg, mode, extraArgs = [] }) {
@@ -131,7 +133,7 @@ export async function spawnJobManager({ cg, mode, extraArgs = [] }) {
   // The shell joins the cgroup, then becomes the JobManager (exec keeps the pid).
   const child = spawn('/bin/sh', ['-c', `echo $$ > "${cg.path}/cgroup.procs" && exec "$@"`, 'sh', ...command], {
     cwd: work,
-    env: { ...process.env, NODE_OPTIONS: '', JOBMANAGER_CONFIG_FILE: join(work, 'none.json') },
+    env: { ...process.env, NODE_OPTIONS: '', JOBMANAGER_CONFIG_FILE: join(work, 'none.json'), JOBMANAGER_STRESS_IGNORE_CGROUP: mode === 'unaware' ? '1' : '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const jm = { child, pid: child.pid, token, work, exit: undefined, restUrl: undefined, rpcUrl: undefined, stderr: '', logLines: [], lostLines: 0 };
