@@ -2,6 +2,7 @@
 // node, the self-check refuses inconsistent starts with exit 78 and one line
 // naming both values, SIGTERM/SIGINT shut down with exit 0.
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,4 +135,48 @@ t.test('--help prints the launcher usage; an unknown option exits 64', { skip: m
   t.equal(result.code, 64, 'EX_USAGE from the CLI, passed on');
   t.match(result.stderr, "Unknown option '--nonsense'");
   t.notMatch(result.stdout, /REST API listening/);
+});
+
+/** What the Helm chart injects for a plan: derived sizes in bytes, NODE_OPTIONS, the Downward API limit. */
+function chartEnv(limit: string): Record<string, string> {
+  const plan = JSON.parse(
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'memory', 'plan', '--json'], {
+      env: { PATH: process.env['PATH'] ?? '', JOBMANAGER_CONTAINER_MEMORY_LIMIT: limit },
+      encoding: 'utf8',
+    }),
+  ) as { process: number; heap: number; offHeap: number; network: number; semiSpace: number; flags: string[] };
+  return {
+    JOBMANAGER_CONTAINER_MEMORY_LIMIT: limit,
+    JOBMANAGER_PROCESS_MEMORY_SIZE: String(plan.process),
+    JOBMANAGER_HEAP_MEMORY_SIZE: String(plan.heap),
+    JOBMANAGER_OFFHEAP_MEMORY_SIZE: String(plan.offHeap),
+    JOBMANAGER_NETWORK_MEMORY_SIZE: String(plan.network),
+    JOBMANAGER_HEAP_SEMI_SPACE_SIZE: String(plan.semiSpace),
+    NODE_OPTIONS: plan.flags.join(' '),
+  };
+}
+
+t.test('chart-style injection (all derived values + NODE_OPTIONS) starts with the same plan', { skip: missing ?? false }, async (t) => {
+  const env = chartEnv('512Mi');
+  const launched = launch({ env });
+  t.teardown(() => kill(launched));
+  const url = await launched.restUrl;
+  const memory = (await (await fetch(`${url}/jobmanager/memory`)).json()) as {
+    plan: { process: number; heap: number; flags: string[] };
+    heapSizeLimit: { expected: number; actual: number };
+  };
+  t.equal(memory.plan.process, 512 * MiB);
+  t.equal(String(memory.plan.heap), env['JOBMANAGER_HEAP_MEMORY_SIZE']);
+  t.equal(memory.plan.flags.join(' '), env['NODE_OPTIONS']);
+  t.equal(memory.heapSizeLimit.actual, memory.plan.heap);
+  launched.child.kill('SIGTERM');
+  t.equal((await launched.exit).code, 0);
+});
+
+t.test('a command-line override contradicting an injected value: exit 78 naming both', { skip: missing ?? false }, async (t) => {
+  const env = chartEnv('512Mi');
+  t.equal(env['JOBMANAGER_HEAP_SEMI_SPACE_SIZE'], String(4 * MiB), 'the 512Mi plan has a 4m semi-space');
+  const line = await refused(t, launch({ env, args: ['--rest.port=0', '--jobmanager.heap.semi-space.size=2m'] }));
+  t.match(line, `JOBMANAGER_HEAP_SEMI_SPACE_SIZE=${4 * MiB}`);
+  t.match(line, 'jobmanager.heap.semi-space.size is 2097152 bytes, 2.000mb, from --jobmanager.heap.semi-space.size');
 });
