@@ -21,10 +21,13 @@ import {
 export class JobManagerRpcError extends Error {
   /** undefined = the JobManager did not answer (network error, timeout). */
   readonly statusCode: number | undefined;
-  constructor(message: string, statusCode?: number, options?: { cause?: unknown }) {
+  /** The JobManager's Retry-After (503: network buffers exhausted, shutting down), in ms. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, statusCode?: number, options?: { cause?: unknown; retryAfterMs?: number | undefined }) {
     super(message, options);
     this.name = 'JobManagerRpcError';
     this.statusCode = statusCode;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -82,6 +85,7 @@ export class JobManagerClient {
   private async post<T>(path: string, body: unknown, timeoutMs?: number): Promise<T> {
     let statusCode: number;
     let text: string;
+    let retryAfter: string | string[] | undefined;
     try {
       const response = await this.pool.request({
         method: 'POST',
@@ -91,6 +95,7 @@ export class JobManagerClient {
         signal: AbortSignal.timeout(timeoutMs ?? this.requestTimeoutMs),
       });
       statusCode = response.statusCode;
+      retryAfter = response.headers['retry-after'];
       text = await response.body.text();
     } catch (err) {
       throw new JobManagerRpcError(`JobManager unreachable (${path}): ${(err as Error).message}`, undefined, { cause: err });
@@ -103,7 +108,10 @@ export class JobManagerClient {
       } catch {
         // keep raw text
       }
-      throw new JobManagerRpcError(`JobManager answered ${statusCode} to ${path}: ${detail}`, statusCode);
+      const seconds = typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+      throw new JobManagerRpcError(`JobManager answered ${statusCode} to ${path}: ${detail}`, statusCode, {
+        retryAfterMs: seconds === undefined ? undefined : seconds * 1000,
+      });
     }
     return JSON.parse(text) as T;
   }

@@ -272,10 +272,11 @@ export class SimulatedTaskManager {
         this.pendingUpdates = batch.concat(this.pendingUpdates);
         this.log.warn({ err: err.message, updates: batch.length }, 'task state report not delivered; will retry');
         this.reporting = false;
+        // Honour the JobManager's Retry-After (503 when its network buffers are exhausted).
         this.flushTimer ??= setTimeout(() => {
           this.flushTimer = undefined;
           void this.flush();
-        }, Math.min(1_000, this.heartbeatIntervalMs));
+        }, err.retryAfterMs ?? Math.min(1_000, this.heartbeatIntervalMs));
         return;
       }
       this.log.error({ err: (err as Error).message, updates: batch.length }, 'task state report rejected; dropped');
