@@ -58,7 +58,7 @@ t.test('a read-only storage directory at boot is refused, naming the path', asyn
   const ro = makeReadOnly(dir);
   if ('skip' in ro) {
     if (process.env.CI) t.fail(`cannot make a directory read-only: ${ro.skip}`);
-    else t.skip(`cannot make a directory read-only: ${ro.skip}`);
+    else t.plan(0, `cannot make a directory read-only: ${ro.skip}`);
     return;
   }
   let err: unknown;

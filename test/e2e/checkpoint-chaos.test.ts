@@ -60,7 +60,7 @@ function checkStorage(storageDir: string): { files: number; counterNext: number 
 const missing = distMissingReason();
 if (missing !== undefined) {
   if (process.env['CI']) throw new Error(missing);
-  t.skip(`needs a build: ${missing}`);
+  t.plan(0, `needs a build: ${missing}`);
 } else {
   t.test(`${CYCLES} cycles of kill -9 of the JobManager while checkpoints are in flight`, async (t) => {
     const storageDir = t.testdir();

@@ -36,7 +36,7 @@ const job = (parallelism: number, retained: number) => ({
 const missing = distMissingReason();
 if (missing !== undefined) {
   if (process.env['CI']) throw new Error(missing);
-  t.skip(`needs a build: ${missing}`);
+  t.plan(0, `needs a build: ${missing}`);
 } else {
   t.test('a corrupt newest checkpoint is reported and the previous retained one is used; cancelled jobs stay archived', async (t) => {
     const jm = await restartableJobManager(t.teardown.bind(t), t.testdir());
@@ -102,7 +102,7 @@ if (missing !== undefined) {
       rmSync(dir, { recursive: true, force: true });
       const why = 'needs root and mount -t tmpfs to fill a small file system';
       if (process.env['CI']) t.fail(why);
-      else t.skip(why);
+      else t.plan(0, why);
       return;
     }
     const unmount = () => {
