@@ -180,3 +180,24 @@ t.test('a command-line override contradicting an injected value: exit 78 naming 
   t.match(line, `JOBMANAGER_HEAP_SEMI_SPACE_SIZE=${4 * MiB}`);
   t.match(line, 'jobmanager.heap.semi-space.size is 2097152 bytes, 2.000mb, from --jobmanager.heap.semi-space.size');
 });
+
+t.test('under Node.js 24: node without the plan flags is refused, the launcher starts it', { skip: missing ?? false }, async (t) => {
+  let node24: string;
+  try {
+    node24 = execFileSync('sh', [join(ROOT, 'scripts', 'ensure-node.sh'), '24'], { encoding: 'utf8', timeout: 120_000 }).trim();
+  } catch (err) {
+    if (process.env['CI']) t.fail(`cannot fetch Node.js 24: ${(err as Error).message}`);
+    else t.pass(`Node.js 24 unavailable, nothing to check: ${(err as Error).message.split('\n')[0]}`);
+    return;
+  }
+  const line = await refused(t, launch({ command: [node24, join(ROOT, 'dist', 'main.js'), '--rest.port=0'] }));
+  t.match(line, /^V8 heap_size_limit is \d+ bytes/);
+
+  const launched = launch({ node: node24, args: ['--rest.port=0', '--jobmanager.process.memory.size=768m'] });
+  t.teardown(() => kill(launched));
+  const url = await launched.restUrl;
+  const memory = (await (await fetch(`${url}/jobmanager/memory`)).json()) as { plan: { heap: number }; heapSizeLimit: { actual: number } };
+  t.equal(memory.heapSizeLimit.actual, memory.plan.heap, 'heap_size_limit = planned heap on Node 24');
+  launched.child.kill('SIGTERM');
+  t.equal((await launched.exit).code, 0);
+});
