@@ -33,6 +33,7 @@ export async function run() {
   const { heartbeatPath } = await dist('http/rpc/protocol.js');
   const { ResourceManager } = await dist('cluster/resource-manager.js');
   const { systemClock } = await dist('cluster/clock.js');
+  const { NetworkBufferPool } = await dist('memory/buffer-pool.js');
 
   const rm = new ResourceManager(systemClock, { heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 50_000 });
   const rpc = buildRpcServer({
@@ -42,6 +43,16 @@ export async function run() {
     dispatcher: { updateTaskExecutionStates: (u) => u.map(() => ({ applied: true })) },
   });
   await rpc.listen({ host: '127.0.0.1', port: 0 });
+  // As the JobManager runs it: bodies read into the network buffer pool of
+  // the default 1g plan (46 MiB of 32 KiB segments).
+  const pooled = buildRpcServer({
+    token: TOKEN,
+    maxBodyBytes: 16 * 1024 * 1024,
+    resourceManager: rm,
+    dispatcher: { updateTaskExecutionStates: (u) => u.map(() => ({ applied: true })) },
+    networkBuffers: new NetworkBufferPool({ totalBytes: 46 * 1024 * 1024, segmentBytes: 32 * 1024 }),
+  });
+  await pooled.listen({ host: '127.0.0.1', port: 0 });
   const hello = Fastify();
   hello.get('/', async () => ({ hello: 'world' }));
   // The same body through bare Fastify (JSON parse, no auth, no schema): separates HTTP+JSON cost from ours.
@@ -60,6 +71,7 @@ export async function run() {
   const body = JSON.stringify({ registrationId: registrations[0], slotReport });
 
   const rpcOrigin = `http://127.0.0.1:${rpc.server.address().port}`;
+  const pooledOrigin = `http://127.0.0.1:${pooled.server.address().port}`;
   const helloOrigin = `http://127.0.0.1:${hello.server.address().port}`;
   const heartbeatReq = { method: 'POST', path: heartbeatPath('tm-0'), headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body };
   const helloReq = { method: 'GET', path: '/', headers: {} };
@@ -69,26 +81,33 @@ export async function run() {
   const hb = [];
   const hw = [];
   const hp = [];
+  const hbPool = [];
   let bad = 0;
   await load(rpcOrigin, heartbeatReq); // warm-up
+  await load(pooledOrigin, heartbeatReq);
   await load(helloOrigin, helloReq);
   for (let i = 0; i < RUNS; i++) {
     // Interleaved so drift on a shared machine hits both alike.
     const a = await load(rpcOrigin, heartbeatReq);
     const b = await load(helloOrigin, helloReq);
     const c = await load(helloOrigin, postReq);
-    for (const r of [a, b, c]) bad += r.errors + REQUESTS - (r.statuses[200] ?? 0);
+    const d = await load(pooledOrigin, heartbeatReq);
+    for (const r of [a, b, c, d]) bad += r.errors + REQUESTS - (r.statuses[200] ?? 0);
+    hbPool.push((REQUESTS / d.ms) * 1000);
     hb.push((REQUESTS / a.ms) * 1000);
     hw.push((REQUESTS / b.ms) * 1000);
     hp.push((REQUESTS / c.ms) * 1000);
   }
   await rpc.close();
+  await pooled.close();
   await hello.close();
   const heartbeatRate = median(hb);
   const helloRate = median(hw);
   return {
     rows: [
       { metric: 'heartbeat RPC (auth + schema + ResourceManager), median', value: Math.round(heartbeatRate), unit: 'req/s' },
+      { metric: 'heartbeat RPC with bodies read into the network buffer pool (as deployed), median', value: Math.round(median(hbPool)), unit: 'req/s' },
+      { metric: 'ratio heartbeat with buffer pool / hello-world', value: fmt(median(hbPool) / helloRate, 2), unit: '' },
       { metric: 'bare Fastify hello-world GET, median', value: Math.round(helloRate), unit: 'req/s' },
       { metric: 'ratio heartbeat / hello-world', value: fmt(heartbeatRate / helloRate, 2), unit: '' },
       { metric: 'bare Fastify POST of the same heartbeat body (JSON parse only), median', value: Math.round(median(hp)), unit: 'req/s' },
