@@ -188,3 +188,16 @@ t.test('/jobmanager/metrics: ids without get, [{id, value}] with get, unknown id
   t.match(res[0], { id: 'Status.JVM.Memory.Heap.Used', value: /^\d+$/ });
   t.same(res[1], { id: 'numRegisteredTaskManagers', value: '0' });
 });
+
+t.test('every examples/*.json is a JobGraph POST /jobs accepts', async (t) => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', '..', 'examples');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  t.ok(files.length >= 3, 'examples present');
+  const { app } = await setup(t);
+  for (const file of files) {
+    const res = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload: readFileSync(join(dir, file)) });
+    t.equal(res.statusCode, 202, `${file}: ${res.body}`);
+  }
+});
