@@ -1,7 +1,7 @@
 // The JobManager's TaskManager-facing RPC server (jobmanager.rpc.port): a
 // separate Fastify instance from the REST API, JSON over HTTP/1.1 keep-alive,
 // bearer-token auth on every route. It adapts the domain core (ResourceManager,
-// Dispatcher, later the CheckpointCoordinator); it holds no state itself.
+// Dispatcher, CheckpointCoordinator); it holds no state itself.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ResourceManagerApi } from '../../cluster/types.js';
 import { RegistrationError } from '../../cluster/errors.js';
@@ -35,7 +35,7 @@ export type RpcResourceManagerPort = Pick<ResourceManagerApi, 'registerTaskManag
 /** What the RPC server needs from the Dispatcher. */
 export type RpcDispatcherPort = Pick<DispatcherApi, 'updateTaskExecutionStates'>;
 
-/** Reserved for the CheckpointCoordinator (issue 4). */
+/** The CheckpointCoordinator's inbound side (acks/declines); absent = those paths answer 501. */
 export interface RpcCheckpointPort {
   acknowledgeCheckpoints(request: CheckpointAcksRequest): { accepted: number; ignored: number };
   declineCheckpoints(request: CheckpointDeclinesRequest): { accepted: number; ignored: number };
