@@ -134,7 +134,7 @@ export interface CancelResponse {
   unknown: number;
 }
 
-/** Reserved for checkpointing (issue 4): acks/declines batched per TaskManager. */
+/** Checkpoint acknowledgements and declines, batched per TaskManager. */
 export interface CheckpointAck {
   jobId: string;
   checkpointId: number;
