@@ -147,6 +147,8 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
     gateway,
     defaults: checkpointDefaultsFromConfig(config),
     log: logger.child({ component: 'checkpoints' }),
+    // Terminal jobs' checkpoint statistics live in the checkpoint-stats cache, bounded in bytes.
+    retainTerminalStats: (jobId, bytes, drop) => memory.retainTerminalCheckpointStats(jobId, bytes, drop),
   });
   dispatcher.onJobStatusChange((jobId, status) => {
     if (status !== 'CREATED') return;
@@ -238,6 +240,8 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
       for (const job of stored.active) {
         try {
           dispatcher.recoverJob(job.jobId, job.jobGraph);
+          // A cancel that was under way when the JobManager stopped is finished, not undone.
+          if (job.status?.status === 'CANCELLING') dispatcher.cancelJob(job.jobId);
           logger.info(
             { jobId: job.jobId, latestCheckpointId: job.recovery.completed.at(-1)?.checkpointId, nextCheckpointId: job.recovery.nextCheckpointId, corruptFiles: job.recovery.corrupt.length },
             'job recovered from the storage directory',
