@@ -36,6 +36,13 @@ export interface CheckpointServiceDeps {
   readonly gateway: CheckpointTaskGateway;
   readonly defaults: CheckpointDefaults;
   readonly log?: DomainLogger;
+  /**
+   * Keeps terminal jobs' checkpoint statistics within a byte budget (the
+   * memory plan's checkpoint-stats cache): called once when a job is terminal
+   * with the JSON size of its statistics; `drop` forgets them (on eviction).
+   * Default: the 100 most recent terminal jobs are kept.
+   */
+  readonly retainTerminalStats?: (jobId: string, statsJsonBytes: number, drop: () => void) => void;
 }
 
 /** A job found in the storage directory, ready for the Dispatcher to recover. */
@@ -150,8 +157,18 @@ export class CheckpointService {
       for (const u of entry.unsubscribe.splice(0)) u();
       entry.jobMaster = undefined;
       // Statistics stay readable until the entry is dropped with the archive bound.
-      this.pruneTerminal();
+      if (this.deps.retainTerminalStats) this.retainTerminalStats(entry, this.deps.retainTerminalStats);
+      else this.pruneTerminal();
     }
+  }
+
+  private retainTerminalStats(entry: JobEntry, retain: NonNullable<CheckpointServiceDeps['retainTerminalStats']>): void {
+    const bytes = Buffer.byteLength(JSON.stringify(entry.coordinator.stats.snapshot()));
+    retain(entry.jobId, bytes, () => {
+      if (this.jobs.get(entry.jobId) !== entry || entry.jobMaster !== undefined || entry.coordinator.isRunning()) return;
+      this.jobs.delete(entry.jobId);
+      this.bound.delete(entry.jobId);
+    });
   }
 
   private pruneTerminal(): void {

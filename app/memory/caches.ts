@@ -81,6 +81,8 @@ export interface ByteBoundedCacheOptions<V, S> {
   readonly summarize?: (value: V, key: string) => S;
   /** What a key names in messages, e.g. 'job'. */
   readonly noun?: string;
+  /** Called for an entry evicted to stay within budget, or refused as too large. */
+  readonly onEvict?: (value: V, key: string) => void;
   readonly now?: () => number;
 }
 
@@ -90,6 +92,7 @@ export class ByteBoundedCache<V extends NonNullable<unknown>, S = undefined> {
   private readonly lru: LRUCache<string, V>;
   private readonly tombstones: LRUCache<string, Tombstone<S>>;
   private readonly summarize: ((value: V, key: string) => S) | undefined;
+  private readonly onEvict: ((value: V, key: string) => void) | undefined;
   private readonly noun: string;
   private readonly now: () => number;
   private evictions = 0;
@@ -102,6 +105,7 @@ export class ByteBoundedCache<V extends NonNullable<unknown>, S = undefined> {
     this.name = options.name;
     this.maxBytes = options.maxBytes;
     this.summarize = options.summarize;
+    this.onEvict = options.onEvict;
     this.noun = options.noun ?? 'entry';
     this.now = options.now ?? Date.now;
     const sizeOf = options.sizeOf ?? ((v: V) => estimateEntryBytes(v));
@@ -230,6 +234,7 @@ export class ByteBoundedCache<V extends NonNullable<unknown>, S = undefined> {
   private bury(key: string, value: V, reason: EvictionReason): void {
     const summary = this.summarize ? this.summarize(value, key) : undefined;
     this.tombstones.set(key, { evictedAtMs: this.now(), reason, summary });
+    this.onEvict?.(value, key);
   }
 
   private evictionMessage(key: string, t: Tombstone<S>): string {
@@ -255,6 +260,9 @@ export function createCoordinationCaches<A extends NonNullable<unknown>, C exten
   options: {
     readonly summarizeArchivedJob?: (value: A, key: string) => SA;
     readonly summarizeCheckpointStats?: (value: C, key: string) => SC;
+    /** Heap weight of a checkpoint-stats entry (default: estimateEntryBytes). */
+    readonly checkpointStatsSizeOf?: (value: C, key: string) => number;
+    readonly onCheckpointStatsEvict?: (value: C, key: string) => void;
     readonly maxTombstones?: number;
     readonly now?: () => number;
   } = {},
@@ -276,6 +284,8 @@ export function createCoordinationCaches<A extends NonNullable<unknown>, C exten
     noun: 'checkpoint statistics',
     maxBytes: budgets.checkpointStatsBytes,
     ...(options.summarizeCheckpointStats ? { summarize: options.summarizeCheckpointStats } : {}),
+    ...(options.checkpointStatsSizeOf ? { sizeOf: options.checkpointStatsSizeOf } : {}),
+    ...(options.onCheckpointStatsEvict ? { onEvict: options.onCheckpointStatsEvict } : {}),
     ...common,
   });
   return {

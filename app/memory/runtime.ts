@@ -3,7 +3,7 @@
 // admission control, pressure-shedding options and the metrics registry.
 import type { MemoryPlan } from './plan.js';
 import { NetworkBufferPool } from './buffer-pool.js';
-import { createCoordinationCaches, type CoordinationCaches } from './caches.js';
+import { createCoordinationCaches, ENTRY_OVERHEAD_BYTES, HEAP_BYTES_PER_JSON_BYTE, type CoordinationCaches } from './caches.js';
 import { AdmissionController, liveCoordinationBudget, type LiveBudget } from './admission.js';
 import { underPressureOptions, type UnderPressureOptions } from './pressure.js';
 import { createMemoryMetrics, flinkMemoryGauges, type MemoryMetrics } from './metrics.js';
@@ -12,7 +12,9 @@ export interface MemoryRuntime {
   readonly plan: MemoryPlan;
   readonly pool: NetworkBufferPool;
   /** Values are the Dispatcher's archived-job snapshots and checkpoint statistics (opaque here). */
-  readonly caches: CoordinationCaches<object, object, ArchivedJobSummary, undefined>;
+  readonly caches: CoordinationCaches<object, TerminalCheckpointStats, ArchivedJobSummary, undefined>;
+  /** For CheckpointService's retainTerminalStats: keep a terminal job's statistics within the checkpoint-stats budget. */
+  retainTerminalCheckpointStats(jobId: string, statsJsonBytes: number, drop: () => void): void;
   readonly admission: AdmissionController;
   readonly liveBudget: LiveBudget;
   readonly metrics: MemoryMetrics;
@@ -21,6 +23,12 @@ export interface MemoryRuntime {
   /** Options for @fastify/under-pressure on the REST server (never on the RPC server). */
   readonly underPressure: UnderPressureOptions;
   close(): void;
+}
+
+/** A terminal job's checkpoint statistics held by the checkpoint service; the cache only weighs and drops them. */
+export interface TerminalCheckpointStats {
+  readonly statsJsonBytes: number;
+  readonly drop: () => void;
 }
 
 /** What a tombstone keeps of an evicted archived job (a few dozen bytes). */
@@ -53,8 +61,10 @@ function summarizeArchivedJob(value: object): ArchivedJobSummary {
 
 export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOptions = {}): MemoryRuntime {
   const pool = new NetworkBufferPool({ totalBytes: plan.networkBytes, segmentBytes: plan.networkSegmentBytes });
-  const caches = createCoordinationCaches<object, object, ArchivedJobSummary, undefined>(plan.cacheBytes, {
+  const caches = createCoordinationCaches<object, TerminalCheckpointStats, ArchivedJobSummary, undefined>(plan.cacheBytes, {
     summarizeArchivedJob,
+    checkpointStatsSizeOf: (v) => ENTRY_OVERHEAD_BYTES + Math.ceil(v.statsJsonBytes * HEAP_BYTES_PER_JSON_BYTE),
+    onCheckpointStatsEvict: (v) => v.drop(),
   });
   const liveBudget = liveCoordinationBudget(plan);
   const admission = new AdmissionController(liveBudget.liveBytes);
@@ -70,6 +80,7 @@ export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOpti
     plan,
     pool,
     caches,
+    retainTerminalCheckpointStats: (jobId, statsJsonBytes, drop) => void caches.checkpointStats.set(jobId, { statsJsonBytes, drop }),
     admission,
     liveBudget,
     metrics,

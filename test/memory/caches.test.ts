@@ -101,3 +101,19 @@ t.test('createCoordinationCaches sizes both caches from the plan budget', async 
   t.ok(caches.archivedJobs.stats().evictions > 0);
   t.same(caches.stats().map((s) => s.name), ['archived-jobs', 'checkpoint-stats']);
 });
+
+t.test('onEvict lets the owner of an entry drop it (checkpoint statistics of terminal jobs)', async (t) => {
+  const dropped: string[] = [];
+  const caches = createCoordinationCaches<object, { statsJsonBytes: number; drop: () => void }>(0, {
+    checkpointStatsSizeOf: (v) => v.statsJsonBytes,
+    onCheckpointStatsEvict: (v) => v.drop(),
+  });
+  const budget = caches.checkpointStats.maxBytes;
+  for (let i = 0; i < 10; i++) {
+    caches.checkpointStats.set(`job${i}`, { statsJsonBytes: Math.floor(budget / 4), drop: () => dropped.push(`job${i}`) });
+  }
+  t.same(dropped, ['job0', 'job1', 'job2', 'job3', 'job4', 'job5'], 'the oldest are dropped, the newest 4 fit');
+  t.equal(caches.checkpointStats.size, 4);
+  caches.checkpointStats.set('huge', { statsJsonBytes: budget * 2, drop: () => dropped.push('huge') });
+  t.equal(dropped.at(-1), 'huge', 'an entry larger than the budget is dropped at once');
+});
