@@ -159,7 +159,10 @@ export async function runTaskManagerSim(
     `started ${options.count} simulated TaskManager(s)`,
   );
   return await new Promise<number>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, 'stopping simulated TaskManagers');
       simulator.stop().then(() => resolve(0), () => resolve(1));
     };
