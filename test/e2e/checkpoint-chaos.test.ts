@@ -96,7 +96,16 @@ if (missing !== undefined) {
 
     let jm = await boot();
     const jmInfo = { rpcUrl: `http://127.0.0.1:${rpcPort}`, storageDir } as RunningJobManager;
-    startSimulator(t.teardown.bind(t), jmInfo, { idPrefix: 'chaos', count: 2, slots: 2 });
+    const sim = startSimulator(t.teardown.bind(t), jmInfo, { idPrefix: 'chaos', count: 2, slots: 2 });
+    const restoreLines = (): number[] =>
+      sim.output().split('\n').flatMap((l) => {
+        try {
+          const r = JSON.parse(l) as { event?: string; checkpointId?: number };
+          return r.event === 'task-restored' ? [r.checkpointId!] : [];
+        } catch {
+          return [];
+        }
+      });
     await until('TaskManagers registered', async () => ((await jm.get('/overview')).body.taskmanagers === 2 ? true : undefined));
     const submit = await fetch(`${jm.restUrl}/jobs`, {
       method: 'POST',
@@ -146,6 +155,7 @@ if (missing !== undefined) {
       t.ok(disk.counterNext !== undefined && disk.counterNext > highestIdEver, `cycle ${cycle}: the durable counter (${disk.counterNext}) is beyond every id seen (${highestIdEver})`);
       const counterAtKill = disk.counterNext ?? 0;
 
+      const restoresBefore = restoreLines().length;
       jm = await boot();
       const resumed = await until(`cycle ${cycle}: job resumed from a checkpoint`, async () => {
         const s = (await jm.get(`/jobs/${jobid}/checkpoints`)).body;
@@ -155,6 +165,11 @@ if (missing !== undefined) {
       const newIds = (resumed.history as { id: number; status: string }[]).map((h) => h.id);
       t.ok(newIds.every((id) => id >= counterAtKill), `cycle ${cycle}: new checkpoint ids (${Math.min(...newIds)}..) continue above every id used before (${counterAtKill})`);
       t.equal((await jm.get(`/jobs/${jobid}`)).body.state, 'RUNNING', `cycle ${cycle}: job RUNNING`);
+      const simRestores = await until(`cycle ${cycle}: simulator restore report`, async () => {
+        const l = restoreLines().slice(restoresBefore, restoresBefore + 4);
+        return l.length === 4 ? l : undefined;
+      });
+      t.same(simRestores, [1, 2, 3, 4].map(() => resumed.latest.restored.id), `cycle ${cycle}: the TaskManagers restored exactly checkpoint ${resumed.latest.restored.id}`);
     }
     t.comment(`${killsWithCheckpointInFlight} of ${CYCLES} kills observed a checkpoint in progress just before`);
     t.ok(killsWithCheckpointInFlight > 0, 'kills hit checkpoints in flight');
