@@ -30,6 +30,7 @@ export const BENCHES = [
   'rpc-heartbeat-throughput.js',
   // checkpoint coordination (issue 4)
   'checkpoint-coordination.js',
+  'checkpoint-over-rpc.js',
 ];
 
 function runChild(file) {
