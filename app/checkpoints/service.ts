@@ -18,6 +18,7 @@ export interface WireCheckpointAck {
   readonly checkpointId: number;
   readonly executionAttemptId: string;
   readonly stateSizeBytes?: number;
+  /** Opaque handle of the subtask's state, handed back in restoreCheckpoint on redeployment. */
   readonly stateHandle?: string;
   /** Older simulators put the handle here as `stateHandle`. */
   readonly metadata?: Readonly<Record<string, string>>;

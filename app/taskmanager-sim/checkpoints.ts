@@ -5,34 +5,13 @@
 // restoredFrom() - which checkpoint a deployed attempt was restored from, so
 // tests can check exactly what the JobManager handed out.
 import type { FastifyBaseLogger } from 'fastify';
+import type { ConfirmCheckpointBody, TriggerCheckpointBody } from '../http/rpc/checkpoints.js';
+import type { CheckpointAck, CheckpointDecline } from '../http/rpc/protocol.js';
+import type { RestoreCheckpoint } from '../jobs/types.js';
 
-export interface CheckpointTriggerBody {
-  readonly jobId: string;
-  readonly checkpointId: number;
-  readonly timestamp: number;
-  readonly executionAttemptIds: readonly string[];
-}
-
-export interface CheckpointConfirmBody {
-  readonly jobId: string;
-  readonly checkpointId: number;
-  readonly executionAttemptIds: readonly string[];
-}
-
-export interface SimAck {
-  jobId: string;
-  checkpointId: number;
-  executionAttemptId: string;
-  stateSizeBytes: number;
-  stateHandle: string;
-}
-
-export interface SimDecline {
-  jobId: string;
-  checkpointId: number;
-  executionAttemptId: string;
-  reason: string;
-}
+/** The JobManager's acks/declines as sent over RPC; one batch of each per trigger. */
+export type SimAck = CheckpointAck;
+export type SimDecline = CheckpointDecline;
 
 /** What the responder needs to know about one attempt of this TaskManager. */
 export interface SimTaskView {
@@ -44,10 +23,7 @@ export interface SimTaskView {
   readonly config: Readonly<Record<string, string>>;
 }
 
-export interface RestoreInfo {
-  readonly checkpointId: number;
-  readonly stateHandle?: string;
-}
+export type RestoreInfo = RestoreCheckpoint;
 
 export interface SimCheckpointSender {
   acknowledgeCheckpoints(taskManagerId: string, acks: SimAck[]): Promise<unknown>;
@@ -109,7 +85,7 @@ export class SimulatedCheckpointing {
    * Answers the trigger RPC at once; the acks/declines follow as one batch
    * each (like a real TaskManager, which snapshots asynchronously).
    */
-  trigger(body: CheckpointTriggerBody): { acknowledged: number; declined: number } {
+  trigger(body: TriggerCheckpointBody): { acknowledged: number; declined: number } {
     const acks: SimAck[] = [];
     const declines: SimDecline[] = [];
     let delayMs = 0;
@@ -152,7 +128,7 @@ export class SimulatedCheckpointing {
     return { acknowledged: acks.length, declined: declines.length };
   }
 
-  confirm(body: CheckpointConfirmBody): { confirmed: number } {
+  confirm(body: ConfirmCheckpointBody): { confirmed: number } {
     const prev = this.confirmed.get(body.jobId) ?? 0;
     if (body.checkpointId > prev) this.confirmed.set(body.jobId, body.checkpointId);
     this.log.debug({ jobId: body.jobId, checkpointId: body.checkpointId }, 'checkpoint confirmed complete');

@@ -2,23 +2,15 @@
 // and confirm, batched per TaskManager), shared by the JobManager's gateway
 // and the TaskManager simulator. The TaskManager -> JobManager acks/declines
 // are in protocol.ts (CheckpointAck, CheckpointDecline).
+// The bodies are the CheckpointCoordinator's own port types (no translation layer).
+import type { CheckpointNotification, TriggerCheckpointRequest } from '../../checkpoints/coordinator.js';
 import { MAX_BATCH, MAX_ID_LENGTH } from './protocol.js';
 
-/** POST /v1/taskmanagers/:taskManagerId/checkpoints/trigger */
-export interface TriggerCheckpointBody {
-  jobId: string;
-  checkpointId: number;
-  /** Epoch ms the JobManager triggered at. */
-  timestamp: number;
-  executionAttemptIds: readonly string[];
-}
+/** POST /v1/taskmanagers/:taskManagerId/checkpoints/trigger (timestamp: epoch ms the JobManager triggered at). */
+export type TriggerCheckpointBody = TriggerCheckpointRequest;
 
 /** POST /v1/taskmanagers/:taskManagerId/checkpoints/confirm */
-export interface ConfirmCheckpointBody {
-  jobId: string;
-  checkpointId: number;
-  executionAttemptIds: readonly string[];
-}
+export type ConfirmCheckpointBody = CheckpointNotification;
 
 export interface TriggerCheckpointResponse {
   /** Attempts that will acknowledge (asynchronously, in one batch). */

@@ -10,14 +10,18 @@ import type {
   HeartbeatResponse as DomainHeartbeatResponse,
   RegisterTaskManagerRequest,
   RegistrationResponse,
+  SlotReport as DomainSlotReport,
+  SlotStatus,
   TaskManagerHardware as DomainHardware,
   TaskManagerResources as DomainResources,
 } from '../../cluster/types.js';
 import type {
+  ExecutionState,
   TaskDeploymentDescriptor,
   TaskExecutionStateUpdate,
   TaskFailureInfo,
 } from '../../jobs/types.js';
+import type { WireCheckpointAck, WireCheckpointDecline } from '../../checkpoints/service.js';
 
 export const RPC_VERSION = 'v1';
 export const RPC_PREFIX = `/${RPC_VERSION}`;
@@ -55,15 +59,8 @@ export type TaskManagerHardware = Partial<DomainHardware>;
 export type RegisterRequest = RegisterTaskManagerRequest;
 export type RegisterResponse = RegistrationResponse;
 
-export interface SlotReportEntry {
-  slotIndex: number;
-  allocationId?: string;
-  jobId?: string;
-}
-
-export interface SlotReport {
-  slots: SlotReportEntry[];
-}
+export type SlotReportEntry = SlotStatus;
+export type SlotReport = DomainSlotReport;
 
 export interface HeartbeatRequest {
   registrationId: string;
@@ -72,18 +69,8 @@ export interface HeartbeatRequest {
 
 export type HeartbeatResponse = DomainHeartbeatResponse;
 
-export const TASK_STATES = [
-  'CREATED',
-  'SCHEDULED',
-  'DEPLOYING',
-  'INITIALIZING',
-  'RUNNING',
-  'FINISHED',
-  'CANCELING',
-  'CANCELED',
-  'FAILED',
-] as const;
-export type TaskState = (typeof TASK_STATES)[number];
+/** A task's state on the wire: Flink's ExecutionState (RECONCILING is only ever a REST count). */
+export type TaskState = Exclude<ExecutionState, 'RECONCILING'>;
 
 /** States a TaskManager may report (the others are the JobManager's own). */
 export const REPORTABLE_TASK_STATES = [
@@ -92,7 +79,7 @@ export const REPORTABLE_TASK_STATES = [
   'FINISHED',
   'CANCELED',
   'FAILED',
-] as const satisfies readonly TaskState[];
+] as const satisfies readonly TaskExecutionStateUpdate['state'][];
 
 export type TaskFailure = TaskFailureInfo;
 export type TaskStateUpdate = TaskExecutionStateUpdate;
@@ -135,21 +122,8 @@ export interface CancelResponse {
 }
 
 /** Checkpoint acknowledgements and declines, batched per TaskManager. */
-export interface CheckpointAck {
-  jobId: string;
-  checkpointId: number;
-  executionAttemptId: string;
-  stateSizeBytes?: number;
-  /** Opaque handle of the subtask's state, handed back in restoreCheckpoint on redeployment. */
-  stateHandle?: string;
-  metadata?: Record<string, string>;
-}
-export interface CheckpointDecline {
-  jobId: string;
-  checkpointId: number;
-  executionAttemptId: string;
-  reason: string;
-}
+export type CheckpointAck = WireCheckpointAck;
+export type CheckpointDecline = WireCheckpointDecline;
 export interface CheckpointAcksRequest {
   taskManagerId: string;
   acks: CheckpointAck[];
