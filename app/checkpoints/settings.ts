@@ -25,23 +25,11 @@ export interface CheckpointSettings {
   readonly historySize: number;
 }
 
-/** Cluster defaults, as parsed from the configuration keys. */
-export interface CheckpointDefaults {
-  /** `execution.checkpointing.interval`; undefined = off unless the JobGraph sets one. */
+/** Cluster defaults, read from the keys CHECKPOINT_CONFIG_KEYS names field by field. */
+export type CheckpointDefaults = Omit<CheckpointSettings, 'intervalMs'> & {
+  /** undefined = off unless the JobGraph sets one. */
   readonly intervalMs: number | undefined;
-  /** `execution.checkpointing.timeout` */
-  readonly timeoutMs: number;
-  /** `execution.checkpointing.min-pause` */
-  readonly minPauseMs: number;
-  /** `execution.checkpointing.max-concurrent-checkpoints` */
-  readonly maxConcurrent: number;
-  /** `state.checkpoints.num-retained` */
-  readonly retained: number;
-  /** `execution.checkpointing.tolerable-failed-checkpoints` */
-  readonly tolerableFailures: number;
-  /** `web.checkpoints.history` */
-  readonly historySize: number;
-}
+};
 
 /** The registry defaults of app/config/keys.ts, for tests and tools. */
 export const BUILTIN_CHECKPOINT_DEFAULTS: CheckpointDefaults = {
@@ -54,7 +42,7 @@ export const BUILTIN_CHECKPOINT_DEFAULTS: CheckpointDefaults = {
   historySize: 10,
 };
 
-/** Key names, so the composition root reads them without repeating strings. */
+/** The configuration key of each default, so the composition root reads them without repeating strings. */
 export const CHECKPOINT_CONFIG_KEYS = {
   intervalMs: 'execution.checkpointing.interval',
   timeoutMs: 'execution.checkpointing.timeout',
@@ -63,25 +51,7 @@ export const CHECKPOINT_CONFIG_KEYS = {
   tolerableFailures: 'execution.checkpointing.tolerable-failed-checkpoints',
   retained: 'state.checkpoints.num-retained',
   historySize: 'web.checkpoints.history',
-} as const;
-
-/**
- * Builds the defaults from a lookup of already-parsed numbers (durations in
- * ms); missing keys keep the built-in defaults.
- */
-export function checkpointDefaultsFrom(lookup: (key: string) => number | undefined): CheckpointDefaults {
-  const b = BUILTIN_CHECKPOINT_DEFAULTS;
-  const get = (key: string, fallback: number): number => lookup(key) ?? fallback;
-  return {
-    intervalMs: lookup(CHECKPOINT_CONFIG_KEYS.intervalMs) ?? b.intervalMs,
-    timeoutMs: get(CHECKPOINT_CONFIG_KEYS.timeoutMs, b.timeoutMs),
-    minPauseMs: get(CHECKPOINT_CONFIG_KEYS.minPauseMs, b.minPauseMs),
-    maxConcurrent: get(CHECKPOINT_CONFIG_KEYS.maxConcurrent, b.maxConcurrent),
-    retained: get(CHECKPOINT_CONFIG_KEYS.retained, b.retained),
-    tolerableFailures: get(CHECKPOINT_CONFIG_KEYS.tolerableFailures, b.tolerableFailures),
-    historySize: get(CHECKPOINT_CONFIG_KEYS.historySize, b.historySize),
-  };
-}
+} as const satisfies Record<keyof CheckpointDefaults, string>;
 
 const clampInt = (v: number, min: number): number => Math.max(min, Math.floor(v));
 
