@@ -17,7 +17,7 @@ export interface StatsSummaryDto {
 
 export type CheckpointStatsStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
 
-/** Flink's TaskCheckpointStatistics (one entry per JobGraph vertex). */
+/** Flink's TaskCheckpointStatistics (one entry per JobGraph vertex); also the figures every CheckpointStatistics carries. */
 export interface TaskCheckpointStatistics {
   id: number;
   status: CheckpointStatsStatus;
@@ -33,22 +33,11 @@ export interface TaskCheckpointStatistics {
 }
 
 /** Flink's CheckpointStatistics with its completed/failed/pending variants flattened. */
-export interface CheckpointStatistics {
+export interface CheckpointStatistics extends TaskCheckpointStatistics {
   className: '.CompletedCheckpointStatistics' | '.FailedCheckpointStatistics' | '.PendingCheckpointStatistics';
-  id: number;
-  status: CheckpointStatsStatus;
   is_savepoint: boolean;
   savepointFormat: string | null;
   trigger_timestamp: number;
-  latest_ack_timestamp: number;
-  checkpointed_size: number;
-  state_size: number;
-  end_to_end_duration: number;
-  alignment_buffered: number;
-  processed_data: number;
-  persisted_data: number;
-  num_subtasks: number;
-  num_acknowledged_subtasks: number;
   checkpoint_type: 'CHECKPOINT';
   tasks: Record<string, TaskCheckpointStatistics>;
   /** completed only */
@@ -301,42 +290,17 @@ export class CheckpointStatsTracker {
   }
 
   private toDto(e: Entry, withTasks: boolean): CheckpointStatistics {
-    const duration = e.latestAckTs < 0 ? 0 : Math.max(0, e.latestAckTs - e.triggerTs);
     const tasks: Record<string, TaskCheckpointStatistics> = {};
     if (withTasks) {
-      for (const v of e.vertices) {
-        tasks[v.vertexId] = {
-          id: e.id,
-          status: e.status,
-          latest_ack_timestamp: v.latestAck,
-          checkpointed_size: v.stateSize,
-          state_size: v.stateSize,
-          end_to_end_duration: v.latestAck < 0 ? 0 : Math.max(0, v.latestAck - e.triggerTs),
-          alignment_buffered: 0,
-          processed_data: 0,
-          persisted_data: 0,
-          num_subtasks: v.numSubtasks,
-          num_acknowledged_subtasks: v.acknowledged,
-        };
-      }
+      for (const v of e.vertices) tasks[v.vertexId] = figures(e, v.latestAck, v.stateSize, v.numSubtasks, v.acknowledged);
     }
     const base: CheckpointStatistics = {
       className:
         e.status === 'COMPLETED' ? '.CompletedCheckpointStatistics' : e.status === 'FAILED' ? '.FailedCheckpointStatistics' : '.PendingCheckpointStatistics',
-      id: e.id,
-      status: e.status,
+      ...figures(e, e.latestAckTs, e.stateSize, e.numSubtasks, e.acknowledged),
       is_savepoint: false,
       savepointFormat: null,
       trigger_timestamp: e.triggerTs,
-      latest_ack_timestamp: e.latestAckTs,
-      checkpointed_size: e.stateSize,
-      state_size: e.stateSize,
-      end_to_end_duration: duration,
-      alignment_buffered: 0,
-      processed_data: 0,
-      persisted_data: 0,
-      num_subtasks: e.numSubtasks,
-      num_acknowledged_subtasks: e.acknowledged,
       checkpoint_type: 'CHECKPOINT',
       tasks,
     };
@@ -379,4 +343,21 @@ export class CheckpointStatsTracker {
     const e = this.byId.get(id) ?? (this.latestCompleted?.id === id ? this.latestCompleted : this.latestFailed?.id === id ? this.latestFailed : undefined);
     return e ? this.toDto(e, true) : undefined;
   }
+}
+
+/** The figures of a checkpoint or of one of its vertices (latestAckTs -1 = nothing acknowledged yet). */
+function figures(e: Entry, latestAckTs: number, stateSize: number, numSubtasks: number, acknowledged: number): TaskCheckpointStatistics {
+  return {
+    id: e.id,
+    status: e.status,
+    latest_ack_timestamp: latestAckTs,
+    checkpointed_size: stateSize,
+    state_size: stateSize,
+    end_to_end_duration: latestAckTs < 0 ? 0 : Math.max(0, latestAckTs - e.triggerTs),
+    alignment_buffered: 0,
+    processed_data: 0,
+    persisted_data: 0,
+    num_subtasks: numSubtasks,
+    num_acknowledged_subtasks: acknowledged,
+  };
 }
