@@ -6,28 +6,15 @@
 // JobManager would load is complete and checksummed. Bounded: 20 cycles of a
 // few seconds each.
 import t from 'tap';
-import { createServer } from 'node:net';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeEnvelope, isTempFileName } from '../../app/checkpoints/atomic-file.js';
 import { CHECKPOINT_FORMAT, COUNTER_FORMAT, parseCompletedCheckpoint } from '../../app/checkpoints/checkpoint-store.js';
 import { JOBGRAPH_FORMAT, STATUS_FORMAT } from '../../app/checkpoints/state-store.js';
-import { kill, launch, type Launched } from '../helpers/launcher.js';
-import { distMissingReason, startSimulator, until, type RunningJobManager } from './cluster-harness.js';
+import { distMissingReason, restartableJobManager, startSimulator, until } from './cluster-harness.js';
 
 const CYCLES = 20;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every file under jobs/ the JobManager would read must decode (temp files are never read). */
 function checkStorage(storageDir: string): { files: number; counterNext: number | undefined; problems: string[] } {
@@ -64,39 +51,9 @@ if (missing !== undefined) {
 } else {
   t.test(`${CYCLES} cycles of kill -9 of the JobManager while checkpoints are in flight`, async (t) => {
     const storageDir = t.testdir();
-    const rpcPort = await freePort();
-    const args = [
-      '--rest.port=0',
-      `--jobmanager.rpc.port=${rpcPort}`,
-      `--jobmanager.storage.dir=${storageDir}`,
-      '--jobmanager.process.memory.size=512m',
-      '--heartbeat.interval=200ms',
-      '--heartbeat.timeout=1500ms',
-      '--restart-strategy.fixed-delay.delay=100ms',
-      '--web.checkpoints.history=50',
-    ];
-    let current: Launched | undefined;
-    t.teardown(async () => {
-      if (current) {
-        kill(current);
-        await current.exit;
-      }
-    });
-    const boot = async () => {
-      const launched = launch({ args });
-      current = launched;
-      const restUrl = await launched.restUrl;
-      const get = async (path: string) => {
-        const res = await fetch(`${restUrl}${path}`);
-        const text = await res.text();
-        return { status: res.status, body: text ? JSON.parse(text) : undefined };
-      };
-      return { launched, restUrl, get };
-    };
-
-    let jm = await boot();
-    const jmInfo = { rpcUrl: `http://127.0.0.1:${rpcPort}`, storageDir } as RunningJobManager;
-    const sim = startSimulator(t.teardown.bind(t), jmInfo, { idPrefix: 'chaos', count: 2, slots: 2 });
+    const jm = await restartableJobManager(t.teardown.bind(t), storageDir, ['--web.checkpoints.history=50']);
+    await jm.boot();
+    const sim = startSimulator(t.teardown.bind(t), jm, { idPrefix: 'chaos', count: 2, slots: 2 });
     const restoreLines = (): number[] =>
       sim.output().split('\n').flatMap((l) => {
         try {
@@ -107,23 +64,19 @@ if (missing !== undefined) {
         }
       });
     await until('TaskManagers registered', async () => ((await jm.get('/overview')).body.taskmanagers === 2 ? true : undefined));
-    const submit = await fetch(`${jm.restUrl}/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name: 'chaos',
-        vertices: [
-          // Acks take ~40 ms, checkpoints start every 60 ms: one is almost always in flight.
-          { id: 'source', name: 'Source', parallelism: 2, config: { 'sim.checkpoint.ack-delay-ms': '40' } },
-          { id: 'sink', name: 'Sink', parallelism: 2 },
-        ],
-        edges: [{ source: 'source', target: 'sink', distribution: 'ALL_TO_ALL' }],
-        checkpointing: { interval: 60, timeout: 3000, retained: 2 },
-        restartStrategy: { type: 'fixed-delay', attempts: 1000, delay: 100 },
-      }),
+    const submit = await jm.send('POST', '/jobs', {
+      name: 'chaos',
+      vertices: [
+        // Acks take ~40 ms, checkpoints start every 60 ms: one is almost always in flight.
+        { id: 'source', name: 'Source', parallelism: 2, config: { 'sim.checkpoint.ack-delay-ms': '40' } },
+        { id: 'sink', name: 'Sink', parallelism: 2 },
+      ],
+      edges: [{ source: 'source', target: 'sink', distribution: 'ALL_TO_ALL' }],
+      checkpointing: { interval: 60, timeout: 3000, retained: 2 },
+      restartStrategy: { type: 'fixed-delay', attempts: 1000, delay: 100 },
     });
     t.equal(submit.status, 202);
-    const jobid = ((await submit.json()) as { jobid: string }).jobid;
+    const jobid: string = submit.body.jobid;
 
     let killsWithCheckpointInFlight = 0;
     let highestIdEver = 0;
@@ -144,8 +97,7 @@ if (missing !== undefined) {
         inFlight = s.counts.in_progress > 0;
         await sleep(Math.max(0, Math.min(20, killAt - Date.now())));
       } while (Date.now() < killAt);
-      jm.launched.child.kill('SIGKILL');
-      const exit = await jm.launched.exit;
+      const exit = await jm.killHard();
       t.equal(exit.signal, 'SIGKILL', `cycle ${cycle}: killed`);
       if (inFlight) killsWithCheckpointInFlight++;
       t.notMatch(exit.stdout, /is corrupt|could not be loaded/, `cycle ${cycle}: no corrupt file reported in the last lifetime`);
@@ -156,7 +108,7 @@ if (missing !== undefined) {
       const counterAtKill = disk.counterNext ?? 0;
 
       const restoresBefore = restoreLines().length;
-      jm = await boot();
+      await jm.boot();
       const resumed = await until(`cycle ${cycle}: job resumed from a checkpoint`, async () => {
         const s = (await jm.get(`/jobs/${jobid}/checkpoints`)).body;
         return s?.latest?.restored && s.latest.completed ? s : undefined;

@@ -9,8 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distMissingReason, startSimulator, until, type RunningSimulator } from './cluster-harness.js';
-import { restartableJobManager } from './checkpoint-harness.js';
+import { distMissingReason, restartableJobManager, startSimulator, until, type RunningSimulator } from './cluster-harness.js';
 
 const restoredIds = (sim: RunningSimulator, jobId: string): number[] =>
   sim.output().split('\n').flatMap((l) => {
@@ -41,7 +40,7 @@ if (missing !== undefined) {
   t.test('a corrupt newest checkpoint is reported and the previous retained one is used; cancelled jobs stay archived', async (t) => {
     const jm = await restartableJobManager(t.teardown.bind(t), t.testdir());
     await jm.boot();
-    const sim = startSimulator(t.teardown.bind(t), jm.simTarget, { idPrefix: 'rec', count: 1, slots: 2 });
+    const sim = startSimulator(t.teardown.bind(t), jm, { idPrefix: 'rec', count: 1, slots: 2 });
     await until('registered', async () => ((await jm.get('/overview')).body.taskmanagers === 1 ? true : undefined));
     const jobid: string = (await jm.send('POST', '/jobs', job(2, 3))).body.jobid;
     await until('3 checkpoints completed', async () => ((await jm.get(`/jobs/${jobid}/checkpoints`)).body.counts?.completed >= 3 ? true : undefined));
@@ -124,7 +123,7 @@ if (missing !== undefined) {
 async function fullDisk(t: Test, dir: string): Promise<void> {
   const jm = await restartableJobManager(t.teardown.bind(t), dir);
   await jm.boot();
-  const sim = startSimulator(t.teardown.bind(t), jm.simTarget, { idPrefix: 'full', count: 1, slots: 64 });
+  const sim = startSimulator(t.teardown.bind(t), jm, { idPrefix: 'full', count: 1, slots: 64 });
   try {
     await until('registered', async () => ((await jm.get('/overview')).body.taskmanagers === 1 ? true : undefined));
     // 128 subtasks: a checkpoint file needs several pages, the counter one page.
