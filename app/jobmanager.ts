@@ -107,7 +107,12 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   const rpcToken = resolveToken(config, deps.cwd ?? process.cwd(), logger);
   // JobManager -> TaskManager calls (deploy/cancel): a Pool per TaskManager,
   // closed when the TaskManager is lost.
-  const gateway = new HttpTaskExecutorGateway({ token: rpcToken, rpcAddressOf: (id) => resourceManager.rpcAddressOf(id) });
+  const gateway = new HttpTaskExecutorGateway({
+    token: rpcToken,
+    rpcAddressOf: (id) => resourceManager.rpcAddressOf(id),
+    // Outgoing deploy/cancel/trigger batches are built in the plan's network buffers.
+    networkBuffers: memory.pool,
+  });
   resourceManager.onTaskManagerLost((taskManagerId, cause) => {
     logger.warn({ taskManagerId }, cause);
     void gateway.releaseTaskManager(taskManagerId);

@@ -13,6 +13,8 @@ import {
   type RpcTaskDeploymentDescriptor,
 } from './protocol.js';
 import type { ConfirmCheckpointBody, ConfirmCheckpointResponse, TriggerCheckpointBody, TriggerCheckpointResponse } from './checkpoints.js';
+import type { NetworkBufferPool, TrafficClass } from '../../memory/buffer-pool.js';
+import { encodeJsonIntoSegments, type SegmentedBytes } from '../../memory/segments.js';
 
 export class TaskExecutorGatewayError extends Error {
   readonly taskManagerId: string;
@@ -40,6 +42,13 @@ export interface GatewayOptions {
   connectionsPerTaskManager?: number;
   /** Largest number of descriptors/ids in one request; bigger batches are split. */
   maxBatch?: number;
+  /**
+   * The network buffer pool: when given, every outgoing batch is encoded into
+   * its segments and holds them until the call (retries included) is over, so
+   * bytes in flight to TaskManagers stay within the plan's network memory.
+   * Deploy/cancel are bulk; checkpoint trigger/confirm use the reserved share.
+   */
+  networkBuffers?: NetworkBufferPool | undefined;
 }
 
 interface PoolEntry {
@@ -55,7 +64,7 @@ const RETRIED_ERROR_CODES = [
 
 export class HttpTaskExecutorGateway {
   private readonly pools = new Map<string, PoolEntry>();
-  private readonly options: Required<Omit<GatewayOptions, 'token' | 'rpcAddressOf'>>;
+  private readonly options: Required<Omit<GatewayOptions, 'token' | 'rpcAddressOf' | 'networkBuffers'>>;
   private readonly authorization: string;
   private closed = false;
 
@@ -93,14 +102,14 @@ export class HttpTaskExecutorGateway {
   async triggerCheckpoint(taskManagerId: string, request: TriggerCheckpointBody): Promise<void> {
     for (let start = 0; start < request.executionAttemptIds.length; start += this.options.maxBatch) {
       const body: TriggerCheckpointBody = { ...request, executionAttemptIds: request.executionAttemptIds.slice(start, start + this.options.maxBatch) };
-      await this.post<TriggerCheckpointResponse>(taskManagerId, tmPath('triggerCheckpoint', taskManagerId), body);
+      await this.post<TriggerCheckpointResponse>(taskManagerId, tmPath('triggerCheckpoint', taskManagerId), body, 'priority');
     }
   }
 
   async notifyCheckpointComplete(taskManagerId: string, request: ConfirmCheckpointBody): Promise<void> {
     for (let start = 0; start < request.executionAttemptIds.length; start += this.options.maxBatch) {
       const body: ConfirmCheckpointBody = { ...request, executionAttemptIds: request.executionAttemptIds.slice(start, start + this.options.maxBatch) };
-      await this.post<ConfirmCheckpointResponse>(taskManagerId, tmPath('confirmCheckpoint', taskManagerId), body);
+      await this.post<ConfirmCheckpointResponse>(taskManagerId, tmPath('confirmCheckpoint', taskManagerId), body, 'priority');
     }
   }
 
@@ -166,15 +175,38 @@ export class HttpTaskExecutorGateway {
     return entry;
   }
 
-  private async post<T>(taskManagerId: string, path: string, body: unknown): Promise<T> {
+  private async post<T>(taskManagerId: string, path: string, body: unknown, trafficClass: TrafficClass = 'bulk'): Promise<T> {
+    const pool = this.config.networkBuffers;
+    if (pool === undefined) return this.send<T>(taskManagerId, path, JSON.stringify(body), undefined);
+    let segmented: SegmentedBytes;
+    try {
+      segmented = await encodeJsonIntoSegments(body, pool, trafficClass);
+    } catch (err) {
+      throw new TaskExecutorGatewayError(taskManagerId, `RPC ${path} to TaskManager ${taskManagerId} not sent: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    try {
+      // An array of segment views: undici re-iterates it on a retry.
+      return await this.send<T>(taskManagerId, path, segmented.chunks(), segmented.byteLength);
+    } finally {
+      segmented.release();
+    }
+  }
+
+  private async send<T>(taskManagerId: string, path: string, body: string | Buffer[], contentLength: number | undefined): Promise<T> {
     const { dispatcher } = this.poolFor(taskManagerId);
     let response: Dispatcher.ResponseData;
     try {
       response = await dispatcher.request({
         method: 'POST',
         path,
-        headers: { authorization: this.authorization, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        headers: {
+          authorization: this.authorization,
+          'content-type': 'application/json',
+          ...(contentLength !== undefined ? { 'content-length': String(contentLength) } : {}),
+        },
+        // undici sends any iterable of Uint8Array (lib/core/request.js isIterable) and
+        // re-iterates an array on retry; its .d.ts lists only string/Buffer/stream bodies.
+        body: body as string,
       });
     } catch (err) {
       const status = (err as { statusCode?: unknown }).statusCode;
