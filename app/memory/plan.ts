@@ -297,7 +297,10 @@ export function deriveMemoryPlan(
 /** The container limit the plan must respect, and where it came from. */
 export interface ContainerLimit {
   readonly bytes: number | undefined;
-  /** e.g. "cgroup memory limit" or "jobmanager.container.memory.limit (env JOBMANAGER_CONTAINER_MEMORY_LIMIT)". */
+  /**
+   * e.g. "cgroup memory limit" or "jobmanager.container.memory.limit set by env JOBMANAGER_CONTAINER_MEMORY_LIMIT";
+   * no brackets, as messages follow it with "(<bytes>, <human>)".
+   */
   readonly origin: string | undefined;
 }
 
@@ -308,7 +311,8 @@ export interface ContainerLimit {
  */
 export function resolveContainerLimit(config: Configuration, cgroupLimitBytes: number | undefined): ContainerLimit {
   const configured = config.optionalSizeBytes(CONTAINER_LIMIT_KEY);
-  const configuredOrigin = `${CONTAINER_LIMIT_KEY} (${config.entry(CONTAINER_LIMIT_KEY)?.origin ?? ''})`;
+  const setBy = config.entry(CONTAINER_LIMIT_KEY)?.origin;
+  const configuredOrigin = setBy === undefined ? CONTAINER_LIMIT_KEY : `${CONTAINER_LIMIT_KEY} set by ${setBy}`;
   if (configured !== undefined && (cgroupLimitBytes === undefined || configured <= cgroupLimitBytes)) {
     return { bytes: configured, origin: configuredOrigin };
   }
@@ -404,7 +408,11 @@ export function planToJson(plan: MemoryPlan, config: Configuration, containerLim
   if (!config.isSet(K.process) && !config.isSet(K.heap)) {
     sources[K.process] = containerLimit?.bytes !== undefined ? (containerLimit.origin ?? 'container memory limit') : 'default (1g, no container limit)';
   }
-  if (containerLimit?.bytes !== undefined) sources[CONTAINER_LIMIT_KEY] = containerLimit.origin ?? 'container memory limit';
+  if (containerLimit?.bytes !== undefined) {
+    // The key's own row says only where it was set: the row is named by the key already.
+    const setBy = containerLimit.origin?.startsWith(CONTAINER_LIMIT_KEY) ? config.entry(CONTAINER_LIMIT_KEY)?.origin : undefined;
+    sources[CONTAINER_LIMIT_KEY] = setBy ?? containerLimit.origin ?? 'container memory limit';
+  }
   return {
     process: plan.processBytes,
     overhead: plan.overheadBytes,

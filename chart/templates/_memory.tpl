@@ -195,7 +195,7 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- /* derivation (memory-model.md "Derivation") */ -}}
 {{- /* What the process will see as its limit: the cgroup's, in whole 4 KiB pages. */ -}}
 {{- $enforced := ternary (mulf (floor (divf $limit 4096.0)) 4096.0) -1.0 (ge $limit 0.0) -}}
-{{- $r := include "jobmanager.derivePlan" (dict "K" $K "P" $P "H" $H "OH" $OH "N" $N "S" $S "f" $f "oMin" $oMin "oMax" $oMax "seg" $seg "cf" $cf "limit" $enforced "limitOrigin" (printf "%s (resources.limits.memory)" $K.limit)) | fromJson -}}
+{{- $r := include "jobmanager.derivePlan" (dict "K" $K "P" $P "H" $H "OH" $OH "N" $N "S" $S "f" $f "oMin" $oMin "oMax" $oMax "seg" $seg "cf" $cf "limit" $enforced "limitOrigin" (printf "%s set by resources.limits.memory" $K.limit)) | fromJson -}}
 {{- $_ := set $r "containerLimit" (ternary (int64 $limit) nil (ge $limit 0.0)) -}}
 {{- $_ := set $r "overheadFraction" $fText -}}
 {{- $_ := set $r "overheadMin" (int64 $oMin) -}}

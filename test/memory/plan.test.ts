@@ -247,14 +247,14 @@ t.test('container limit resolution: the tighter of cgroup and jobmanager.contain
   const injected = load({ JOBMANAGER_CONTAINER_MEMORY_LIMIT: '512Mi' });
   t.same(resolveContainerLimit(injected, undefined), {
     bytes: 512 * MiB,
-    origin: 'jobmanager.container.memory.limit (env JOBMANAGER_CONTAINER_MEMORY_LIMIT)',
+    origin: 'jobmanager.container.memory.limit set by env JOBMANAGER_CONTAINER_MEMORY_LIMIT',
   });
   t.equal(resolveContainerLimit(injected, GiB).bytes, 512 * MiB);
   t.equal(resolveContainerLimit(injected, 256 * MiB).bytes, 256 * MiB);
   t.equal(memoryInputsFrom(injected, 512 * MiB).processBytes, 512 * MiB, 'process defaults to the limit');
   t.throws(() => planFrom({ cwd: dir, env: { JOBMANAGER_CONTAINER_MEMORY_LIMIT: '150Mi' } }), {
     message:
-      /^jobmanager\.process\.memory\.size \(157286400 bytes, 150\.000mb; from the jobmanager\.container\.memory\.limit \(env JOBMANAGER_CONTAINER_MEMORY_LIMIT\)\) is less than .*; raise the container's memory limit or jobmanager\.process\.memory\.size to at least 167772160 bytes/,
+      /^jobmanager\.process\.memory\.size \(157286400 bytes, 150\.000mb; from the jobmanager\.container\.memory\.limit set by env JOBMANAGER_CONTAINER_MEMORY_LIMIT\) is less than .*; raise the container's memory limit or jobmanager\.process\.memory\.size to at least 167772160 bytes/,
     keys: ['jobmanager.process.memory.size', 'jobmanager.overhead.memory.min', 'jobmanager.container.memory.limit'],
   });
   t.throws(() => planFrom({ cwd: dir }, 100 * MiB), { message: /\(104857600 bytes, 100\.000mb; from the cgroup memory limit\)/ });
@@ -264,7 +264,7 @@ t.test('container limit resolution: the tighter of cgroup and jobmanager.contain
     message: /exceeds the cgroup memory limit/,
   });
   t.throws(() => planFrom({ cwd: dir, argv: ['--jobmanager.process.memory.size=2g'], env: { JOBMANAGER_CONTAINER_MEMORY_LIMIT: '1g' } }), {
-    message: /exceeds the jobmanager\.container\.memory\.limit \(env JOBMANAGER_CONTAINER_MEMORY_LIMIT\) \(1073741824 bytes, 1\.000gb\)/,
+    message: /exceeds the jobmanager\.container\.memory\.limit set by env JOBMANAGER_CONTAINER_MEMORY_LIMIT \(1073741824 bytes, 1\.000gb\)/,
   });
 });
 
