@@ -131,7 +131,12 @@ export class Configuration {
     const spec = keySpec(name);
     if (!spec) throw new Error(`not a configuration key: ${name} (add it to app/config/keys.ts)`);
     const entry = this.#effective.get(spec.key);
-    return entry === undefined ? undefined : parse(entry.value, spec.key, entry.origin);
+    if (entry === undefined) return undefined;
+    const value = parse(entry.value, spec.key, entry.origin);
+    if (typeof value === 'number' && ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max))) {
+      throw new ConfigError(`${spec.key} ${JSON.stringify(entry.value)} (${entry.origin}) is invalid; accepted: ${acceptedRange(spec)}`, [spec.key]);
+    }
+    return value;
   }
 
   #required<T>(name: string, parse: (text: string, key: string, origin?: string) => T): T {
@@ -145,6 +150,14 @@ export class Configuration {
     }
     return value;
   }
+}
+
+/** "a whole number from 0 to 255", "a duration of at least 1 ms", ... */
+function acceptedRange(spec: KeySpec): string {
+  const unit = spec.kind === 'duration' ? ' ms' : '';
+  const what = spec.kind === 'duration' ? 'a duration' : 'a whole number';
+  if (spec.max === undefined) return `${what} of at least ${spec.min}${unit}`;
+  return `${what} from ${spec.min ?? 0}${unit} to ${spec.max}${unit}`;
 }
 
 interface RawEntry {

@@ -21,6 +21,9 @@ export interface KeySpec {
   readonly description: string;
   /** Hidden from GET /jobmanager/config and logs (tokens). */
   readonly secret?: boolean;
+  /** Inclusive bounds of an integer (or a duration, in ms) the consumers need; checked when the value is read. */
+  readonly min?: number;
+  readonly max?: number;
 }
 
 const k = (
@@ -31,6 +34,7 @@ const k = (
   aliases: readonly string[] = [],
   secret = false,
 ): KeySpec => ({ key, aliases, kind, defaultValue, description, secret });
+const bounded = (spec: KeySpec, min: number, max?: number): KeySpec => ({ ...spec, min, ...(max === undefined ? {} : { max }) });
 
 export const MEMORY_KEYS = {
   process: 'jobmanager.process.memory.size',
@@ -72,15 +76,15 @@ export const KEYS: readonly KeySpec[] = [
 
   // --- storage and cluster ---
   k('jobmanager.storage.dir', 'string', './data', 'Directory for JobGraphs, checkpoint metadata and counters'),
-  k('heartbeat.interval', 'duration', '10 s', 'TaskManager heartbeat interval'),
-  k('heartbeat.timeout', 'duration', '50 s', 'TaskManager declared lost after this long without heartbeat'),
-  k('slot.request.timeout', 'duration', '300 s', 'How long a job waits for slots before failing'),
+  bounded(k('heartbeat.interval', 'duration', '10 s', 'TaskManager heartbeat interval'), 1),
+  bounded(k('heartbeat.timeout', 'duration', '50 s', 'TaskManager declared lost after this long without heartbeat'), 1),
+  bounded(k('slot.request.timeout', 'duration', '300 s', 'How long a job waits for slots before failing'), 1),
   k('restart-strategy.type', 'string', 'fixed-delay', 'Default restart strategy: none | fixed-delay | exponential-delay'),
   k('restart-strategy.fixed-delay.attempts', 'integer', '10', 'Default restart attempts'),
   k('restart-strategy.fixed-delay.delay', 'duration', '1 s', 'Default delay between restarts'),
   k('jobstore.max-capacity', 'integer', '1000', 'Most archived (terminal) jobs remembered'),
-  k('jobmanager.execution.attempts-history-size', 'integer', '16', 'Prior execution attempts remembered per subtask (0..255)'),
-  k('web.exception-history-size', 'integer', '16', 'Failures remembered in a job\'s exception history'),
+  bounded(k('jobmanager.execution.attempts-history-size', 'integer', '16', 'Prior execution attempts remembered per subtask (0..255)'), 0, 255),
+  bounded(k('web.exception-history-size', 'integer', '16', 'Failures remembered in a job\'s exception history'), 1),
 
   // --- checkpoints ---
   k('execution.checkpointing.interval', 'duration', undefined, 'Default checkpoint interval (unset = off unless the JobGraph sets one)'),
