@@ -17,5 +17,3 @@ export function randomHexId(): string {
   offset += 16;
   return id;
 }
-
-export const HEX32 = /^[0-9a-f]{32}$/;

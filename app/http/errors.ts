@@ -6,12 +6,6 @@ export interface FlinkErrorBody {
   errors: string[];
 }
 
-export const flinkErrorSchema = {
-  type: 'object',
-  required: ['errors'],
-  properties: { errors: { type: 'array', items: { type: 'string' } } },
-} as const;
-
 /** 404 for unknown routes, like Flink: `{"errors": ["Not found: /path"]}`. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
   const path = request.url.split('?')[0] ?? request.url;

@@ -13,8 +13,6 @@ export const NUM_STATES = EXECUTION_STATES.length;
 export const STATE: { readonly [K in ExecutionState]: number } = Object.fromEntries(EXECUTION_STATES.map((s, i) => [s, i])) as {
   [K in ExecutionState]: number;
 };
-export const TERMINAL_STATE_CODES: readonly number[] = [STATE.FINISHED, STATE.CANCELED, STATE.FAILED];
-
 export function isTerminalCode(code: number): boolean {
   return code === STATE.FINISHED || code === STATE.CANCELED || code === STATE.FAILED;
 }

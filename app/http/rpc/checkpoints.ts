@@ -23,9 +23,6 @@ export interface ConfirmCheckpointResponse {
   confirmed: number;
 }
 
-/** Longest state handle a TaskManager may acknowledge (it is kept in the checkpoint metadata). */
-export const MAX_STATE_HANDLE_LENGTH = 4096;
-
 const idString = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
 const attemptIds = { type: 'array', maxItems: MAX_BATCH, items: idString } as const;
 

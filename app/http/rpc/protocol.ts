@@ -145,6 +145,8 @@ export interface RpcErrorBody {
 export const MAX_ID_LENGTH = 256;
 export const MAX_SLOTS_PER_TASKMANAGER = 100_000;
 export const MAX_BATCH = 100_000;
+/** Longest state handle a TaskManager may acknowledge (it is kept in the checkpoint metadata). */
+export const MAX_STATE_HANDLE_LENGTH = 4096;
 
 const idString = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
 const nonNegInt = { type: 'integer', minimum: 0 } as const;
@@ -268,7 +270,7 @@ export const checkpointAcksRequestSchema = {
           checkpointId: nonNegInt,
           executionAttemptId: idString,
           stateSizeBytes: nonNegInt,
-          stateHandle: { type: 'string', maxLength: 4096 },
+          stateHandle: { type: 'string', maxLength: MAX_STATE_HANDLE_LENGTH },
           metadata: { type: 'object', additionalProperties: { type: 'string' } },
         },
       },
