@@ -98,10 +98,7 @@ export class Dispatcher implements DispatcherApi {
       plan: jobPlan(jm),
       exceptionHistory: { entries: [], dropped: 0 },
     });
-    while (this.archive.size > this.deps.options.archivedJobsMax) {
-      const oldest = this.archive.keys().next().value as string;
-      this.archive.delete(oldest);
-    }
+    this.trimArchive();
   }
 
   private startJob(jobId: string, jobGraph: JobGraph, what: string): SubmitResult {
@@ -225,6 +222,14 @@ export class Dispatcher implements DispatcherApi {
     for (const jm of this.running.values()) jm.close();
   }
 
+  /** jobstore.max-capacity: the oldest terminal jobs leave first (the archive iterates oldest first). */
+  private trimArchive(): void {
+    while (this.archive.size > this.deps.options.archivedJobsMax) {
+      const oldest = this.archive.keys().next().value as string;
+      this.archive.delete(oldest);
+    }
+  }
+
   private archiveJob(jm: JobMaster): void {
     const now = this.deps.clock.now();
     const { entries, dropped } = jm.exceptionHistory();
@@ -236,10 +241,7 @@ export class Dispatcher implements DispatcherApi {
       exceptionHistory: { entries: [...entries], dropped },
     });
     this.running.delete(jm.jobId);
-    while (this.archive.size > this.deps.options.archivedJobsMax) {
-      const oldest = this.archive.keys().next().value as string;
-      this.archive.delete(oldest);
-    }
+    this.trimArchive();
   }
 }
 
