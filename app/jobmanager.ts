@@ -85,7 +85,8 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   // Heap/RSS shedding thresholds hold only for a process started with the
   // plan's flags (in-process tests and plain `node` have another heap).
   const planFlags = heapFlagsOf(plan.nodeFlags);
-  const startedWithPlan = getHeapStatistics().heap_size_limit === expectedHeapSizeLimitBytes(planFlags.oldMiB ?? 0, planFlags.semiMiB ?? 1);
+  const expectedHeapLimitBytes = expectedHeapSizeLimitBytes(planFlags.oldMiB ?? 0, planFlags.semiMiB ?? 1);
+  const startedWithPlan = getHeapStatistics().heap_size_limit === expectedHeapLimitBytes;
   const memory: MemoryRuntime = createMemoryRuntime(plan, { memoryShedding: startedWithPlan });
   if (!startedWithPlan) logger.warn('V8 heap limit differs from the memory plan: heap/RSS pressure shedding is off (start through bin/jobmanager)');
 
@@ -168,12 +169,11 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
   // server never gets it (heartbeats and acks are never shed).
   await registerPressureShedding(rest, memory);
   await rest.register(metricsRest, { runtime: memory });
-  const flags = heapFlagsOf(plan.nodeFlags);
   await rest.register(jobManagerRest, {
     config,
     plan,
     planJson: deps.planJson,
-    expectedHeapSizeLimitBytes: expectedHeapSizeLimitBytes(flags.oldMiB ?? 0, flags.semiMiB ?? 1),
+    expectedHeapSizeLimitBytes: expectedHeapLimitBytes,
     containerLimitBytes: deps.containerLimitBytes ?? deps.containerMemory.limitBytes,
     readContainerMemory: deps.readContainerMemory ?? (() => readContainerMemory()),
     state: () => state,
@@ -259,44 +259,13 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
       let addresses: ListenAddresses | undefined;
       if (opts.listen !== false) {
         // RPC first: TaskManagers may register as soon as REST reports ready.
-        const rpcHost = config.string('jobmanager.rpc.bind-address');
-        const rpcPort = config.port('jobmanager.rpc.port');
-        try {
-          await rpc.listen({ host: rpcHost, port: rpcPort });
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-            throw new ConfigError(
-              `cannot listen on jobmanager.rpc.bind-address ${rpcHost} jobmanager.rpc.port ${rpcPort} (${code}): choose a free port (jobmanager.rpc.port, 0 = any) or an address of this host`,
-              ['jobmanager.rpc.port', 'jobmanager.rpc.bind-address'],
-            );
-          }
-          throw err;
-        }
-        const rpcAddress = rpc.server.address();
-        const rpcBound = typeof rpcAddress === 'object' && rpcAddress !== null ? rpcAddress.port : rpcPort;
-        const rpcUrl = `http://${rpcHost.includes(':') ? `[${rpcHost}]` : rpcHost}:${rpcBound}`;
+        const rpcBound = await listenOn(rpc, config, 'jobmanager.rpc.bind-address', 'jobmanager.rpc.port');
         // Tests and the local cluster read the bound port from this line (jobmanager.rpc.port=0).
-        logger.info({ rpcAddress: rpcUrl, rpcPort: rpcBound }, `TaskManager RPC listening on ${rpcUrl}`);
-        const host = config.string('rest.bind-address');
-        const port = config.port('rest.port');
-        try {
-          await rest.listen({ host, port });
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-            throw new ConfigError(
-              `cannot listen on rest.bind-address ${host} rest.port ${port} (${code}): choose a free port (rest.port, 0 = any) or an address of this host`,
-              ['rest.port', 'rest.bind-address'],
-            );
-          }
-          throw err;
-        }
-        const address = rest.server.address();
-        const bound = typeof address === 'object' && address !== null ? address.port : port;
-        addresses = { rest: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, rpc: rpcUrl };
+        logger.info({ rpcAddress: rpcBound.url, rpcPort: rpcBound.port }, `TaskManager RPC listening on ${rpcBound.url}`);
+        const restBound = await listenOn(rest, config, 'rest.bind-address', 'rest.port');
+        addresses = { rest: restBound.url, rpc: rpcBound.url };
         // Tests and operators read the bound port from this line (rest.port=0).
-        logger.info({ restAddress: addresses.rest, restPort: bound }, `REST API listening on ${addresses.rest}`);
+        logger.info({ restAddress: restBound.url, restPort: restBound.port }, `REST API listening on ${restBound.url}`);
       } else {
         await rest.ready();
         await rpc.ready();
@@ -323,6 +292,31 @@ export async function createJobManager(deps: JobManagerDeps): Promise<JobManager
       return closing;
     },
   };
+}
+
+/**
+ * Binds `server` to the configured address and port and returns the bound
+ * port (port 0 = any) and the URL with it. A port in use or an address not of this host
+ * is the operator's to fix: a ConfigError (exit 78) naming both keys.
+ */
+async function listenOn(server: FastifyInstance, config: Configuration, hostKey: string, portKey: string): Promise<{ url: string; port: number }> {
+  const host = config.string(hostKey);
+  const port = config.port(portKey);
+  try {
+    await server.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new ConfigError(
+        `cannot listen on ${hostKey} ${host} ${portKey} ${port} (${code}): choose a free port (${portKey}, 0 = any) or an address of this host`,
+        [portKey, hostKey],
+      );
+    }
+    throw err;
+  }
+  const address = server.server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, port: bound };
 }
 
 /** The RPC bearer token (docs/rpc.md): configured, read from its file, or generated there. */
