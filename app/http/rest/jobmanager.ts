@@ -179,9 +179,9 @@ const statusResponse = {
 } as const;
 
 export const jobManagerRest: FastifyPluginAsync<JobManagerRestOptions> = async (app, opts) => {
-  app.get('/jobmanager/config', { schema: { response: configResponse } }, async () =>
-    effectiveConfigEntries(opts.config, opts.plan, opts.containerLimitBytes),
-  );
+  // Configuration and plan are fixed for the life of the process: built once.
+  const configEntries = effectiveConfigEntries(opts.config, opts.plan, opts.containerLimitBytes);
+  app.get('/jobmanager/config', { schema: { response: configResponse } }, async () => configEntries);
 
   app.get('/jobmanager/memory', { schema: { response: memoryResponse } }, async () => {
     const live = liveMemory(opts.readContainerMemory);
