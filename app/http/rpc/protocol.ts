@@ -2,7 +2,8 @@
 // JSON schemas. Shared by the JobManager's RPC server, its undici gateway and
 // the TaskManager simulator, so both ends compile against one definition.
 // docs/rpc.md is the prose version of this file; keep them in step.
-// No Fastify or undici import here: plain types and plain JSON Schema objects.
+// No Fastify or undici import here: plain types and plain JSON Schema objects
+// (and the domain's limits they share).
 
 // The message types are the domain's own contract (app/cluster/types.ts,
 // app/jobs/types.ts) under their wire names: the RPC adds no translation layer.
@@ -22,6 +23,7 @@ import type {
   TaskFailureInfo,
 } from '../../jobs/types.js';
 import type { WireCheckpointAck, WireCheckpointDecline } from '../../checkpoints/service.js';
+import { MAX_SLOTS_PER_TASK_MANAGER } from '../../cluster/resource-manager.js';
 
 export const RPC_VERSION = 'v1';
 export const RPC_PREFIX = `/${RPC_VERSION}`;
@@ -143,7 +145,8 @@ export interface RpcErrorBody {
 // peer from making the JobManager hold unbounded state.
 
 export const MAX_ID_LENGTH = 256;
-export const MAX_SLOTS_PER_TASKMANAGER = 100_000;
+/** The ResourceManager's own bound, so the schema and the domain refuse the same registrations. */
+export const MAX_SLOTS_PER_TASKMANAGER = MAX_SLOTS_PER_TASK_MANAGER;
 export const MAX_BATCH = 100_000;
 /** Longest state handle a TaskManager may acknowledge (it is kept in the checkpoint metadata). */
 export const MAX_STATE_HANDLE_LENGTH = 4096;
