@@ -4,7 +4,7 @@
 // 20,000-subtask job does not keep its ExecutionGraph alive.
 import { randomHexId } from '../cluster/ids.js';
 import { JobNotFoundError } from './errors.js';
-import { JobMaster } from './job-master.js';
+import { JobMaster, type JobMasterDeps } from './job-master.js';
 import { exceptionsView, jobDetails, jobExceptions, jobOverviewEntry, jobPlan } from './job-views.js';
 import { validateJobGraph } from './jobgraph.js';
 import {
@@ -245,6 +245,6 @@ export class Dispatcher implements DispatcherApi {
   }
 }
 
-function deps(d: DispatcherDeps): ConstructorParameters<typeof JobMaster>[2] {
+function deps(d: DispatcherDeps): JobMasterDeps {
   return { clock: d.clock, resourceManager: d.resourceManager, gateway: d.gateway, options: d.options, ...(d.log ? { log: d.log } : {}) };
 }

@@ -3,8 +3,8 @@
 // deploys in one batch per TaskManager through the TaskExecutorGateway, drives
 // the task and job state machines, and restarts the job through its restart
 // strategy on task failure or TaskManager loss (whole-job restart).
-import type { Clock, TimerHandle } from '../cluster/clock.js';
-import type { PendingSlotRequest, ResourceManagerApi, SlotAllocation } from '../cluster/types.js';
+import type { TimerHandle } from '../cluster/clock.js';
+import type { PendingSlotRequest, SlotAllocation } from '../cluster/types.js';
 import { ExecutionGraph, STATE, isTerminalCode } from './execution-graph.js';
 import { createRestartBackoff, type RestartBackoff } from './restart-strategy.js';
 import {
@@ -12,28 +12,22 @@ import {
   JOB_STATUSES,
   TERMINAL_JOB_STATUSES,
   type CurrentExecutionAttempt,
+  type DispatcherDeps,
   type ExceptionHistoryEntry,
   type JobGraph,
-  type JobManagerJobsOptions,
   type JobMasterApi,
   type JobStatus,
   type RestoreCheckpointProvider,
   type TaskDeploymentDescriptor,
   type TaskExecutionStateResult,
   type TaskExecutionStateUpdate,
-  type TaskExecutorGateway,
   type TaskFailureInfo,
 } from './types.js';
 
 const MAX_STACK_CHARS = 64 * 1024;
 
-export interface JobMasterDeps {
-  readonly clock: Clock;
-  readonly resourceManager: ResourceManagerApi;
-  readonly gateway: TaskExecutorGateway;
-  readonly options: JobManagerJobsOptions;
-  readonly log?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
-}
+/** What a JobMaster gets from its Dispatcher: the Dispatcher's own dependencies, minus the job-wide hooks. */
+export type JobMasterDeps = Pick<DispatcherDeps, 'clock' | 'resourceManager' | 'gateway' | 'options' | 'log'>;
 
 /** A failure as recorded in the exception history. */
 export interface FailureCause {

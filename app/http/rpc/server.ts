@@ -22,9 +22,7 @@ import {
   type CheckpointAcksRequest,
   type CheckpointDeclinesRequest,
   type HeartbeatRequest,
-  type HeartbeatResponse,
   type RegisterRequest,
-  type RegisterResponse,
   type TaskStatesRequest,
   type TaskStatesResponse,
 } from './protocol.js';
