@@ -83,16 +83,14 @@ export class HttpTaskExecutorGateway {
   }
 
   async deployTasks(taskManagerId: string, descriptors: readonly RpcTaskDeploymentDescriptor[]): Promise<void> {
-    for (let start = 0; start < descriptors.length; start += this.options.maxBatch) {
-      const body: DeployRequest = { descriptors: descriptors.slice(start, start + this.options.maxBatch) };
-      await this.post<DeployResponse>(taskManagerId, tmPath('deploy', taskManagerId), body);
+    for (const batch of this.batches(descriptors)) {
+      await this.post<DeployResponse>(taskManagerId, tmPath('deploy', taskManagerId), { descriptors: batch } satisfies DeployRequest);
     }
   }
 
   async cancelTasks(taskManagerId: string, executionAttemptIds: readonly string[]): Promise<void> {
-    for (let start = 0; start < executionAttemptIds.length; start += this.options.maxBatch) {
-      const body: CancelRequest = { executionAttemptIds: executionAttemptIds.slice(start, start + this.options.maxBatch) };
-      await this.post<CancelResponse>(taskManagerId, tmPath('cancel', taskManagerId), body);
+    for (const batch of this.batches(executionAttemptIds)) {
+      await this.post<CancelResponse>(taskManagerId, tmPath('cancel', taskManagerId), { executionAttemptIds: batch } satisfies CancelRequest);
     }
   }
 
@@ -100,15 +98,15 @@ export class HttpTaskExecutorGateway {
   // Both are idempotent on the TaskManager (a repeated trigger re-acks; the
   // JobManager ignores duplicate acks), so the retry interceptor applies.
   async triggerCheckpoint(taskManagerId: string, request: TriggerCheckpointBody): Promise<void> {
-    for (let start = 0; start < request.executionAttemptIds.length; start += this.options.maxBatch) {
-      const body: TriggerCheckpointBody = { ...request, executionAttemptIds: request.executionAttemptIds.slice(start, start + this.options.maxBatch) };
+    for (const batch of this.batches(request.executionAttemptIds)) {
+      const body: TriggerCheckpointBody = { ...request, executionAttemptIds: batch };
       await this.post<TriggerCheckpointResponse>(taskManagerId, tmPath('triggerCheckpoint', taskManagerId), body, 'priority');
     }
   }
 
   async notifyCheckpointComplete(taskManagerId: string, request: ConfirmCheckpointBody): Promise<void> {
-    for (let start = 0; start < request.executionAttemptIds.length; start += this.options.maxBatch) {
-      const body: ConfirmCheckpointBody = { ...request, executionAttemptIds: request.executionAttemptIds.slice(start, start + this.options.maxBatch) };
+    for (const batch of this.batches(request.executionAttemptIds)) {
+      const body: ConfirmCheckpointBody = { ...request, executionAttemptIds: batch };
       await this.post<ConfirmCheckpointResponse>(taskManagerId, tmPath('confirmCheckpoint', taskManagerId), body, 'priority');
     }
   }
@@ -132,6 +130,11 @@ export class HttpTaskExecutorGateway {
     const entries = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(entries.map((e) => e.pool.close().catch(() => e.pool.destroy().catch(() => undefined))));
+  }
+
+  /** Consecutive slices of at most maxBatch items, so no single request body grows with the job. */
+  private *batches<T>(items: readonly T[]): Generator<T[]> {
+    for (let start = 0; start < items.length; start += this.options.maxBatch) yield items.slice(start, start + this.options.maxBatch);
   }
 
   private poolFor(taskManagerId: string): PoolEntry {
