@@ -7,7 +7,7 @@
 // reads statistics from it. No transport code here.
 import type { Clock } from '../cluster/clock.js';
 import type { JobMasterApi, JobStatus } from '../jobs/types.js';
-import { CheckpointCoordinator, type CheckpointTask, type CheckpointTaskGateway, type SubtaskAcknowledgement, type SubtaskDecline } from './coordinator.js';
+import { CheckpointCoordinator, type AcknowledgeResult, type CheckpointTask, type CheckpointTaskGateway, type SubtaskAcknowledgement, type SubtaskDecline } from './coordinator.js';
 import { resolveCheckpointSettings, type CheckpointDefaults, type JobCheckpointingConfig } from './settings.js';
 import type { FileStateStore } from './state-store.js';
 import { silentLogger, TERMINAL_JOB_STATUSES, type CheckpointRecovery, type DomainLogger, type StoredJob, type StoredJobs } from './types.js';
@@ -248,16 +248,9 @@ export class CheckpointService {
   // ------------------------------------------------------------------ RPC inbound
 
   /** A batch of acknowledgements from one TaskManager (any number of jobs/checkpoints). */
-  acknowledgeCheckpoints(request: { readonly taskManagerId: string; readonly acks: readonly WireCheckpointAck[] }): { accepted: number; ignored: number } {
-    let accepted = 0;
-    let ignored = 0;
-    for (const [jobId, acks] of groupByJob(request.acks)) {
-      const c = this.jobs.get(jobId)?.coordinator;
-      if (!c) {
-        ignored += acks.length;
-        continue;
-      }
-      const r = c.acknowledge(
+  acknowledgeCheckpoints(request: { readonly taskManagerId: string; readonly acks: readonly WireCheckpointAck[] }): AcknowledgeResult {
+    return this.perJob(request.acks, (c, acks) =>
+      c.acknowledge(
         acks.map((a): SubtaskAcknowledgement => {
           const handle = a.stateHandle ?? a.metadata?.stateHandle;
           return {
@@ -267,23 +260,27 @@ export class CheckpointService {
             ...(a.stateSizeBytes !== undefined ? { stateSizeBytes: a.stateSizeBytes } : {}),
           };
         }),
-      );
-      accepted += r.accepted;
-      ignored += r.ignored;
-    }
-    return { accepted, ignored };
+      ),
+    );
   }
 
-  declineCheckpoints(request: { readonly taskManagerId: string; readonly declines: readonly WireCheckpointDecline[] }): { accepted: number; ignored: number } {
+  declineCheckpoints(request: { readonly taskManagerId: string; readonly declines: readonly WireCheckpointDecline[] }): AcknowledgeResult {
+    return this.perJob(request.declines, (c, declines) =>
+      c.decline(declines.map((d): SubtaskDecline => ({ checkpointId: d.checkpointId, executionAttemptId: d.executionAttemptId, reason: `${d.reason} (TaskManager ${request.taskManagerId})` }))),
+    );
+  }
+
+  /** Hands each job's share of an RPC batch to its coordinator; items of unknown jobs count as ignored. */
+  private perJob<T extends { readonly jobId: string }>(items: readonly T[], apply: (coordinator: CheckpointCoordinator, items: T[]) => AcknowledgeResult): AcknowledgeResult {
     let accepted = 0;
     let ignored = 0;
-    for (const [jobId, declines] of groupByJob(request.declines)) {
+    for (const [jobId, ofJob] of groupByJob(items)) {
       const c = this.jobs.get(jobId)?.coordinator;
       if (!c) {
-        ignored += declines.length;
+        ignored += ofJob.length;
         continue;
       }
-      const r = c.decline(declines.map((d): SubtaskDecline => ({ checkpointId: d.checkpointId, executionAttemptId: d.executionAttemptId, reason: `${d.reason} (TaskManager ${request.taskManagerId})` })));
+      const r = apply(c, ofJob);
       accepted += r.accepted;
       ignored += r.ignored;
     }
