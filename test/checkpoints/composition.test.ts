@@ -43,4 +43,6 @@ t.test('checkpoint routes under / and /v1; JobGraph durable before 202', async (
   t.equal(cfg.json().interval, 1000);
   const trig = await jobManager.rest.inject({ method: 'POST', url: `/jobs/${jobid}/checkpoints` });
   t.equal(trig.statusCode, 409, 'no TaskManagers: tasks not running, manual trigger refused');
+  // Before the test directory is removed: the job's status writes are still in flight.
+  await jobManager.close();
 });
