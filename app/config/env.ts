@@ -3,7 +3,7 @@
 // read through env-schema. The given env object is copied, never mutated, and
 // process.env is not read here (callers pass it in, tests pass their own).
 import envSchema from 'env-schema';
-import { CONFIG_FILE_ENV, envVarName, KEYS } from './keys.js';
+import { CONFIG_FILE_ENV, envVarName, KEYS, REVISION_ENV } from './keys.js';
 
 export interface EnvConfigEntry {
   /** The key or alias this variable stands for. */
@@ -79,7 +79,7 @@ export function readEnvSource(env: Readonly<Record<string, string | undefined>>)
     .map((v) => v.slice(0, -'_SERVICE_HOST'.length));
   const unknown = Object.keys(data).filter(
     (v) =>
-      v.startsWith('JOBMANAGER_') && !ENV_NAMES.has(v) && v !== CONFIG_FILE_ENV && !isServiceLink(v, serviceNames),
+      v.startsWith('JOBMANAGER_') && !ENV_NAMES.has(v) && v !== CONFIG_FILE_ENV && v !== REVISION_ENV && !isServiceLink(v, serviceNames),
   );
   return { entries, configFile: known[CONFIG_FILE_ENV], unknown };
 }

@@ -119,3 +119,6 @@ export function envVarName(name: string): string {
 
 /** Path of appsettings.json (like `--config PATH`); not a key itself. */
 export const CONFIG_FILE_ENV = 'JOBMANAGER_CONFIG_FILE';
+
+/** The build's revision, reported by REST as `flink-commit` (app/http/rest/version.ts); build metadata, not configuration. */
+export const REVISION_ENV = 'JOBMANAGER_REVISION';

@@ -2,6 +2,7 @@
 // (`flink-version`, `flink-commit` / `flink-revision`): the package version
 // and, when the build/image sets it, JOBMANAGER_REVISION.
 import { readFileSync } from 'node:fs';
+import { REVISION_ENV } from '../../config/keys.js';
 
 function packageVersion(): string {
   try {
@@ -15,4 +16,4 @@ function packageVersion(): string {
 }
 
 export const JOBMANAGER_VERSION = packageVersion();
-export const JOBMANAGER_REVISION = process.env.JOBMANAGER_REVISION ?? 'unknown';
+export const JOBMANAGER_REVISION = process.env[REVISION_ENV] ?? 'unknown';
