@@ -150,14 +150,34 @@ function checkMinimumHeap(heapBytes: number): void {
 }
 
 /**
+ * The plan works in whole MiB: process, heap, off-heap and the overhead
+ * bounds are taken as their whole MiBs (1G = 10^9 bytes -> 953 MiB; the kernel
+ * keeps a cgroup limit in 4 KiB pages anyway, and V8's flags are in MiB). So
+ * every derived process size is whole MiB, re-deriving from the injected
+ * values is exact, and the heap never shrinks as the process size grows.
+ */
+function inWholeMiB(inputs: MemoryInputs): MemoryInputs {
+  const floor = (bytes: number | undefined): number | undefined => (bytes === undefined ? undefined : mib(bytes));
+  return {
+    ...inputs,
+    processBytes: floor(inputs.processBytes),
+    heapBytes: floor(inputs.heapBytes),
+    offHeapBytes: floor(inputs.offHeapBytes),
+    overheadMinBytes: mib(inputs.overheadMinBytes),
+    overheadMaxBytes: mib(inputs.overheadMaxBytes),
+  };
+}
+
+/**
  * memory-model.md "Derivation". `containerLimitBytes` (cgroup or injected)
  * caps the process size; `containerLimitOrigin` says where it came from.
  */
 export function deriveMemoryPlan(
-  inputs: MemoryInputs,
+  givenInputs: MemoryInputs,
   containerLimitBytes?: number,
   containerLimitOrigin = 'container memory limit',
 ): MemoryPlan {
+  const inputs = inWholeMiB(givenInputs);
   validateSettings(inputs);
   const { overheadFraction: f, overheadMinBytes: oMin, overheadMaxBytes: oMax } = inputs;
 

@@ -169,16 +169,13 @@ Use: `include "jobmanager.memoryPlan" . | fromJson`.
 {{- $P = float64 (include "jobmanager.parseSize" (dict "key" $K.process "value" $mem.process "origin" "memory.process")) -}}
 {{- $Pset = true -}}
 {{- else if ge $limit 0.0 -}}
-{{- /* The limit floored to whole MiB: the kernel enforces a cgroup limit in
-       whole pages (limits.memory 1G = 10^9 bytes is 999997440 in the cgroup),
-       and the process refuses a size above its cgroup limit. Mi/Gi limits
-       are unchanged. */ -}}
-{{- $P = mulf (floor (divf $limit 1048576.0)) 1048576.0 -}}
+{{- $P = $limit -}}
 {{- $Pset = true -}}
 {{- else if not (has $requests.memory $empty) -}}
 {{- $P = float64 (include "jobmanager.parseQuantity" (dict "path" "resources.requests.memory" "value" $requests.memory)) -}}
 {{- $Pset = true -}}
 {{- end -}}
+
 {{- $H := -1.0 -}}
 {{- if not (has $mem.heap $empty) }}{{ $H = float64 (include "jobmanager.parseSize" (dict "key" $K.heap "value" $mem.heap "origin" "memory.heap")) }}{{ end -}}
 {{- $OH := -1.0 -}}
@@ -250,8 +247,11 @@ Returns the plan as JSON.
 {{- $minHeap := mulf 48.0 $MiB -}}
 {{- $recommendedHeap := mulf 128.0 $MiB -}}
 {{- $minOld := mulf 32.0 $MiB -}}
-{{- $P := .P }}{{ $H := .H }}{{ $OH := .OH }}{{ $N := .N }}{{ $S := .S -}}
-{{- $f := .f }}{{ $oMin := .oMin }}{{ $oMax := .oMax }}{{ $seg := .seg -}}
+{{- /* plan.ts inWholeMiB: process, heap, off-heap and the overhead bounds in
+       whole MiB (limits.memory 1G = 10^9 bytes -> 953 MiB, which also fits
+       the cgroup's page-rounded 999997440). Unset (-1) stays negative. */ -}}
+{{- $P := mulf (floor (divf .P $MiB)) $MiB }}{{ $H := mulf (floor (divf .H $MiB)) $MiB }}{{ $OHin := mulf (floor (divf .OH $MiB)) $MiB }}{{ $OH := $OHin }}{{ $N := .N }}{{ $S := .S -}}
+{{- $f := .f }}{{ $oMin := mulf (floor (divf .oMin $MiB)) $MiB }}{{ $oMax := mulf (floor (divf .oMax $MiB)) $MiB }}{{ $seg := .seg -}}
 {{- $OHset := ge .OH 0.0 -}}
 {{- $Pset := ge .P 0.0 -}}
 {{- $O := 0.0 -}}
@@ -280,7 +280,7 @@ Returns the plan as JSON.
   {{- $h := include "jobmanager.heapOfProcess" (dict "P" $P "f" $f "oMin" $oMin "oMax" $oMax "OH" $OH) | fromJson -}}
   {{- $O = float64 $h.overhead }}{{ $OH = float64 $h.offHeap }}{{ $H = float64 $h.heap -}}
   {{- if lt $H $minHeap -}}
-    {{- $least := include "jobmanager.smallestProcessForHeap" (dict "target" $minHeap "f" $f "oMin" $oMin "oMax" $oMax "OH" .OH) -}}
+    {{- $least := include "jobmanager.smallestProcessForHeap" (dict "target" $minHeap "f" $f "oMin" $oMin "oMax" $oMax "OH" $OHin) -}}
     {{- fail (printf "%s is less than the sum of %s, %s and the %s; raise %s to at least %s, or lower %s%s" (include "jobmanager.named" (list $K.process $P)) (include "jobmanager.named" (list "runtime overhead" $O)) (include "jobmanager.named" (list "off-heap" $OH)) (include "jobmanager.named" (list "minimum heap" $minHeap)) $K.process (include "jobmanager.bytesAndHuman" $least) (include "jobmanager.named" (list $K.min $oMin)) (ternary (printf " or %s" $K.offHeap) "" $OHset)) -}}
   {{- end -}}
 {{- else -}}
@@ -342,7 +342,7 @@ Returns the plan as JSON.
 
 {{- $warnings := list -}}
 {{- if lt $H $recommendedHeap -}}
-  {{- $least := include "jobmanager.smallestProcessForHeap" (dict "target" $recommendedHeap "f" $f "oMin" $oMin "oMax" $oMax "OH" .OH) -}}
+  {{- $least := include "jobmanager.smallestProcessForHeap" (dict "target" $recommendedHeap "f" $f "oMin" $oMin "oMax" $oMax "OH" $OHin) -}}
   {{- $warnings = append $warnings (printf "the heap (%s) is below the recommended 128.000mb; a %s of at least %s (with %s derived) avoids this" (include "jobmanager.bytesAndHuman" $H) $K.process (include "jobmanager.bytesAndHuman" $least) $K.heap) -}}
 {{- end -}}
 {{- $cache := mulf (floor (divf (mulf .cf $old) $MiB)) $MiB -}}
