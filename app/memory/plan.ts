@@ -156,6 +156,9 @@ function checkMinimumHeap(heapBytes: number): void {
  * every derived process size is whole MiB, re-deriving from the injected
  * values is exact, and the heap never shrinks as the process size grows.
  */
+/** Plan fields whose given value is taken in whole MiB (see inWholeMiB). */
+export const WHOLE_MIB_FIELDS: ReadonlySet<keyof MemoryPlan> = new Set(['processBytes', 'heapBytes', 'offHeapBytes']);
+
 function inWholeMiB(inputs: MemoryInputs): MemoryInputs {
   const floor = (bytes: number | undefined): number | undefined => (bytes === undefined ? undefined : mib(bytes));
   return {

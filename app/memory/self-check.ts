@@ -14,8 +14,8 @@
 //   d. the process size fits the container's memory limit.
 import { ConfigError } from '../config/errors.js';
 import { envVarName, keySpec, MEMORY_KEYS } from '../config/keys.js';
-import type { MemoryPlan } from './plan.js';
-import { bytesAndHuman, MiB, parseSize } from './units.js';
+import { WHOLE_MIB_FIELDS, type MemoryPlan } from './plan.js';
+import { bytesAndHuman, mib, MiB, parseSize } from './units.js';
 
 export interface SelfCheckInputs {
   readonly plan: MemoryPlan;
@@ -140,7 +140,8 @@ export function checkMemoryPlan(inputs: SelfCheckInputs): SelfCheckResult {
       if (text === undefined || text.trim() === '') continue;
       const injected = parseSize(text, key, `env ${variable}`);
       const planned = plan[field];
-      if (injected !== planned) {
+      // Compared as the plan takes it: a 1G process size is planned as 953 MiB.
+      if ((WHOLE_MIB_FIELDS.has(field) ? mib(injected) : injected) !== planned) {
         throw new ConfigError(
           `${variable}=${text} (${bytesAndHuman(injected)}) disagrees with this process's memory plan: ` +
             `${key} is ${bytesAndHuman(planned)}${origin(key)}; ` +

@@ -110,6 +110,14 @@ t.test('a. injected values', async (t) => {
     );
     t.same(r.warnings, []);
   });
+  await t.test('sizes the plan takes in whole MiB compare in whole MiB', async (t) => {
+    // 256 MiB + 1000 bytes is planned as 256 MiB: the same input, not a conflict.
+    const r = checkMemoryPlan(good({ env: { JOBMANAGER_PROCESS_MEMORY_SIZE: String(256 * MiB + 1000), JOBMANAGER_HEAP_MEMORY_SIZE: String(144 * MiB + 5) } }));
+    t.same(r.warnings, []);
+    // Network is taken as given, so a byte off is a conflict.
+    t.match(refusal(t, good({ env: { JOBMANAGER_NETWORK_MEMORY_SIZE: String(16 * MiB + 1) } })), /jobmanager\.network\.memory\.size/);
+    t.match(refusal(t, good({ env: { JOBMANAGER_PROCESS_MEMORY_SIZE: String(257 * MiB) } })), /jobmanager\.process\.memory\.size/);
+  });
   const cases: [string, string, RegExp][] = [
     ['JOBMANAGER_HEAP_MEMORY_SIZE', String(200 * MiB), /jobmanager\.heap\.memory\.size is 150994944 bytes, 144\.000mb/],
     ['JOBMANAGER_MEMORY_PROCESS_SIZE', '512m', /jobmanager\.process\.memory\.size is 268435456 bytes, 256\.000mb, from cgroup memory limit/],
