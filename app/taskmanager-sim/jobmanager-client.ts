@@ -6,6 +6,7 @@ import { Pool } from 'undici';
 import {
   JM_PATHS,
   heartbeatPath,
+  rpcErrorDetail,
   type CheckpointAck,
   type CheckpointAcksRequest,
   type CheckpointDecline,
@@ -101,13 +102,7 @@ export class JobManagerClient {
       throw new JobManagerRpcError(`JobManager unreachable (${path}): ${(err as Error).message}`, undefined, { cause: err });
     }
     if (statusCode < 200 || statusCode >= 300) {
-      let detail = text.slice(0, 500);
-      try {
-        const parsed = JSON.parse(text) as { errors?: unknown };
-        if (Array.isArray(parsed.errors)) detail = parsed.errors.map(String).join('; ');
-      } catch {
-        // keep raw text
-      }
+      const detail = rpcErrorDetail(text);
       const seconds = typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
       throw new JobManagerRpcError(`JobManager answered ${statusCode} to ${path}: ${detail}`, statusCode, {
         retryAfterMs: seconds === undefined ? undefined : seconds * 1000,

@@ -5,6 +5,7 @@
 // port, so the domain core never sees HTTP.
 import { Pool, interceptors, type Dispatcher } from 'undici';
 import {
+  rpcErrorDetail,
   tmPath,
   type CancelRequest,
   type CancelResponse,
@@ -222,16 +223,9 @@ export class HttpTaskExecutorGateway {
     }
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      let detail = text.slice(0, 500);
-      try {
-        const parsed = JSON.parse(text) as { errors?: unknown };
-        if (Array.isArray(parsed.errors)) detail = parsed.errors.map(String).join('; ');
-      } catch {
-        // not JSON: keep the raw text
-      }
       throw new TaskExecutorGatewayError(
         taskManagerId,
-        `RPC ${path} to TaskManager ${taskManagerId} answered ${response.statusCode}: ${detail}`,
+        `RPC ${path} to TaskManager ${taskManagerId} answered ${response.statusCode}: ${rpcErrorDetail(text)}`,
         response.statusCode,
       );
     }

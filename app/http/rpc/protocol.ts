@@ -140,6 +140,17 @@ export interface RpcErrorBody {
   errors: string[];
 }
 
+/** The readable part of a non-2xx answer, for the caller's error: its `errors` joined, else the start of the raw text. */
+export function rpcErrorDetail(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as Partial<RpcErrorBody>;
+    if (Array.isArray(parsed.errors)) return parsed.errors.map(String).join('; ');
+  } catch {
+    // not JSON (or not an object): the raw text below
+  }
+  return text.slice(0, 500);
+}
+
 // ---------------------------------------------------------------------------
 // JSON Schemas (draft-07, as Fastify's ajv). Limits keep a hostile or broken
 // peer from making the JobManager hold unbounded state.
