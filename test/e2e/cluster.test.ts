@@ -11,7 +11,7 @@ import { distMissingReason, startJobManager, startSimulator, until, type Running
 const missing = distMissingReason();
 if (missing !== undefined) {
   if (process.env['CI']) throw new Error(missing);
-  t.skip(`needs a build: ${missing}`);
+  t.plan(0, `needs a build: ${missing}`);
 } else {
   const job = (parallelism: [number, number, number]) => ({
     name: 'e2e-pipeline',
