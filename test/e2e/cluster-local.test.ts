@@ -31,9 +31,9 @@ if (missing !== undefined) {
     });
 
     const restUrl = await until('the REST address in the log', async () => /"restAddress":"([^"]+)"/.exec(out)?.[1]);
-    const get = async (path: string) => (await fetch(`${restUrl}${path}`)).json();
-    await until('the local TaskManager', async () => ((await get('/overview')).taskmanagers === 1 ? true : undefined));
-    const tms = (await get('/taskmanagers')).taskmanagers;
+    const get = async <T>(path: string): Promise<T> => (await (await fetch(`${restUrl}${path}`)).json()) as T;
+    await until('the local TaskManager', async () => ((await get<{ taskmanagers: number }>('/overview')).taskmanagers === 1 ? true : undefined));
+    const tms = (await get<{ taskmanagers: unknown[] }>('/taskmanagers')).taskmanagers;
     t.match(tms, [{ id: 'local-taskmanager-0', slotsNumber: 4 }]);
 
     const res = await fetch(`${restUrl}/jobs`, {
@@ -43,7 +43,7 @@ if (missing !== undefined) {
     });
     t.equal(res.status, 202);
     const { jobid } = (await res.json()) as { jobid: string };
-    await until('the example job RUNNING', async () => ((await get(`/jobs/${jobid}`)).state === 'RUNNING' ? true : undefined));
+    await until('the example job RUNNING', async () => ((await get<{ state: string }>(`/jobs/${jobid}`)).state === 'RUNNING' ? true : undefined));
 
     child.kill('SIGTERM');
     t.equal(await exited, 0, 'the local cluster exits 0 on SIGTERM');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import Fastify from 'fastify';
-import underPressure from '@fastify/under-pressure';
+import { registerPressureShedding } from '../../app/http/memory.js';
 import {
   describePressure,
   pressureThresholds,
@@ -26,7 +26,7 @@ t.test('REST requests are shed with 503 + Retry-After + errors; exempt routes an
   // An old generation of 1 MiB: any real heap is "under pressure".
   const opts = underPressureOptions({ oldGenerationBytes: 1 * MiB, processBytes: 1024 * 1024 * MiB }, () => shed++, { sampleIntervalMs: 100, retryAfterSeconds: 7 });
   const rest = Fastify();
-  await rest.register(underPressure, opts);
+  await registerPressureShedding(rest, { underPressure: opts });
   rest.get('/jobs', async () => ({ jobs: [] }));
   rest.get('/special', { config: PRESSURE_EXEMPT_ROUTE_CONFIG }, async () => ({ status: 'ok' }));
   rest.get('/healthz', async () => ({ status: 'ok' }));
