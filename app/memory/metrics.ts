@@ -1,11 +1,11 @@
 // Memory observability: a prom-client registry with Node's default metrics
 // (incl. GC), every plan component's planned and used bytes, the network
 // buffer pool, the coordination caches, admission control and shed requests;
-// plus the same facts as Flink-style metric ids for /jobmanager/metrics and a
-// per-component table for /jobmanager/memory. Values are read when scraped
+// and a per-component table for /jobmanager/memory (the Flink-style ids for
+// /jobmanager/metrics are in flink-metrics.ts). Values are read when scraped
 // (collect callbacks), so nothing runs between scrapes.
 import v8 from 'node:v8';
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Histogram } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MemoryPlan } from './plan.js';
 import type { BufferPoolStats } from './buffer-pool.js';
 import type { CacheStats } from './caches.js';
@@ -109,50 +109,6 @@ export interface MemoryMetrics {
   readonly contentType: string;
   /** Per-component planned vs used (for /jobmanager/memory). */
   components(): ComponentUsage[];
-  /** Flink-style `[{id, value}]` (for /jobmanager/metrics; values are strings as in Flink's REST API). */
-  flinkMetrics(): Promise<FlinkMetric[]>;
-}
-
-/**
- * Synchronous gauges under Flink-style ids for GET /jobmanager/metrics
- * (app/http/rest/metrics-flink.ts merges them with its JVM-analogue ids):
- * Status.Network.{Total,Available,Reserved}MemorySegments and, per plan
- * component, Status.JobManager.Memory.<Component>.{Planned,Used}; admission
- * and cache figures under Status.JobManager.Admission.* / .Cache.*.
- */
-export function flinkMemoryGauges(src: MemoryMetricSources): Map<string, () => number> {
-  const sample = src.sample ?? sampleMemory;
-  const pool = () => src.pool?.();
-  const caches = () => src.caches?.() ?? [];
-  const gauges = new Map<string, () => number>([
-    ['Status.Network.TotalMemorySegments', () => pool()?.totalSegments ?? 0],
-    ['Status.Network.AvailableMemorySegments', () => pool()?.availableSegments ?? 0],
-    ['Status.Network.ReservedMemorySegments', () => pool()?.reservedSegments ?? 0],
-    ['Status.Network.MemorySegmentWaits', () => pool()?.waits ?? 0],
-    ['Status.Network.MemorySegmentRejections', () => pool()?.rejections ?? 0],
-    ['Status.JobManager.Admission.BudgetBytes', () => src.admission?.()?.budgetBytes ?? 0],
-    ['Status.JobManager.Admission.FreeBytes', () => src.admission?.()?.freeBytes ?? 0],
-    ['Status.JobManager.Admission.Rejected', () => src.admission?.()?.rejected ?? 0],
-  ]);
-  const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-  for (const component of MEMORY_COMPONENTS) {
-    const row = () => componentUsage(src.plan, sample(), pool(), caches()).find((c) => c.component === component);
-    gauges.set(`Status.JobManager.Memory.${cap(component)}.Planned`, () => row()?.plannedBytes ?? 0);
-    gauges.set(`Status.JobManager.Memory.${cap(component)}.Used`, () => row()?.usedBytes ?? 0);
-  }
-  for (const name of ['archived-jobs', 'checkpoint-stats']) {
-    const id = name.replace(/(^|-)(\w)/g, (_m, _d, ch: string) => ch.toUpperCase());
-    const stat = () => caches().find((c) => c.name === name);
-    gauges.set(`Status.JobManager.Cache.${id}.Bytes`, () => stat()?.bytes ?? 0);
-    gauges.set(`Status.JobManager.Cache.${id}.Entries`, () => stat()?.entries ?? 0);
-    gauges.set(`Status.JobManager.Cache.${id}.Evictions`, () => (stat()?.evictions ?? 0) + (stat()?.rejectedTooLarge ?? 0));
-  }
-  return gauges;
-}
-
-export interface FlinkMetric {
-  readonly id: string;
-  readonly value: string;
 }
 
 /**
@@ -287,64 +243,11 @@ export function createMemoryMetrics(src: MemoryMetricSources, options: { default
     registers,
   });
 
-  const flinkMetrics = async (): Promise<FlinkMetric[]> => {
-    const s = sample();
-    const p = pool();
-    const out: FlinkMetric[] = [];
-    const put = (id: string, v: number) => out.push({ id, value: String(Math.round(v)) });
-    put('Status.JVM.Memory.Heap.Used', s.heapUsedBytes);
-    put('Status.JVM.Memory.Heap.Committed', s.heapTotalBytes);
-    put('Status.JVM.Memory.Heap.Max', s.heapLimitBytes);
-    const nonHeap = Math.max(0, s.rssBytes - s.heapTotalBytes - s.externalBytes);
-    put('Status.JVM.Memory.NonHeap.Used', nonHeap);
-    put('Status.JVM.Memory.NonHeap.Committed', nonHeap);
-    put('Status.JVM.Memory.NonHeap.Max', plan.overheadBytes);
-    put('Status.JVM.Memory.Direct.Count', p ? p.totalSegments : 0);
-    put('Status.JVM.Memory.Direct.MemoryUsed', s.externalBytes);
-    put('Status.JVM.Memory.Direct.TotalCapacity', plan.offHeapBytes);
-    put('Status.JVM.Memory.RSS', s.rssBytes);
-    put('Status.Network.TotalMemorySegments', p ? p.totalSegments : 0);
-    put('Status.Network.AvailableMemorySegments', p ? p.availableSegments : 0);
-    put('Status.Network.ReservedMemorySegments', p ? p.reservedSegments : 0);
-    const cpu = process.cpuUsage();
-    put('Status.JVM.CPU.Time', (cpu.user + cpu.system) / 1000);
-    // GC counts and times from the default metrics' histogram, per kind (Flink: Status.JVM.GarbageCollector.<name>.Count/Time).
-    const gc = registry.getSingleMetric('nodejs_gc_duration_seconds') as Histogram<'kind'> | undefined;
-    if (gc) {
-      const data = await gc.get();
-      for (const v of data.values) {
-        const kind = String(v.labels.kind ?? 'unknown');
-        const name = kind.charAt(0).toUpperCase() + kind.slice(1);
-        if (v.metricName === 'nodejs_gc_duration_seconds_count') put(`Status.JVM.GarbageCollector.${name}.Count`, v.value);
-        if (v.metricName === 'nodejs_gc_duration_seconds_sum') put(`Status.JVM.GarbageCollector.${name}.Time`, v.value * 1000);
-      }
-    }
-    for (const c of componentUsage(plan, s, p, caches())) {
-      const cap = c.component.charAt(0).toUpperCase() + c.component.slice(1);
-      put(`Status.JobManager.Memory.${cap}.Planned`, c.plannedBytes);
-      put(`Status.JobManager.Memory.${cap}.Used`, c.usedBytes);
-    }
-    const a = admission();
-    if (a) {
-      put('Status.JobManager.Admission.BudgetBytes', a.budgetBytes);
-      put('Status.JobManager.Admission.FreeBytes', a.freeBytes);
-      put('Status.JobManager.Admission.Rejected', a.rejected);
-    }
-    for (const c of caches()) {
-      const cap = c.name.replace(/(^|-)(\w)/g, (_m, _d, ch: string) => ch.toUpperCase());
-      put(`Status.JobManager.Cache.${cap}.Bytes`, c.bytes);
-      put(`Status.JobManager.Cache.${cap}.Entries`, c.entries);
-      put(`Status.JobManager.Cache.${cap}.Evictions`, c.evictions + c.rejectedTooLarge);
-    }
-    return out;
-  };
-
   return {
     registry,
     contentType: registry.contentType,
     recordShed: (reason) => shed.inc({ reason }),
     metricsText: () => registry.metrics(),
     components: () => componentUsage(plan, sample(), pool(), caches()),
-    flinkMetrics,
   };
 }

@@ -6,7 +6,8 @@ import { NetworkBufferPool } from './buffer-pool.js';
 import { createCoordinationCaches, ENTRY_OVERHEAD_BYTES, HEAP_BYTES_PER_JSON_BYTE, type CoordinationCaches } from './caches.js';
 import { AdmissionController, liveCoordinationBudget, type LiveBudget } from './admission.js';
 import { underPressureOptions, type UnderPressureOptions } from './pressure.js';
-import { createMemoryMetrics, flinkMemoryGauges, type MemoryMetrics } from './metrics.js';
+import { createMemoryMetrics, type MemoryMetrics } from './metrics.js';
+import { flinkGauges, type FlinkGauge } from './flink-metrics.js';
 
 export interface MemoryRuntime {
   readonly plan: MemoryPlan;
@@ -18,8 +19,8 @@ export interface MemoryRuntime {
   readonly admission: AdmissionController;
   readonly liveBudget: LiveBudget;
   readonly metrics: MemoryMetrics;
-  /** Flink-style ids (Status.Network.*MemorySegments, Status.JobManager.Memory.*) for /jobmanager/metrics. */
-  readonly flinkGauges: ReadonlyMap<string, () => number>;
+  /** Flink-style ids (Status.JVM.*, Status.Network.*MemorySegments, Status.JobManager.Memory.*) for /jobmanager/metrics. */
+  readonly flinkGauges: ReadonlyMap<string, FlinkGauge>;
   /** Options for @fastify/under-pressure on the REST server (never on the RPC server). */
   readonly underPressure: UnderPressureOptions;
   close(): void;
@@ -70,7 +71,6 @@ export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOpti
   const admission = new AdmissionController(liveBudget.liveBytes);
   const sources = { plan, pool: () => pool.stats(), caches: () => caches.stats(), admission: () => admission.stats() };
   const metrics = createMemoryMetrics(sources, { defaultMetrics: options.defaultMetrics ?? true });
-  const flinkGauges = flinkMemoryGauges(sources);
   const planned = underPressureOptions(plan, (type) => metrics.recordShed(type), {
     ...(options.maxEventLoopDelayMs !== undefined ? { maxEventLoopDelayMs: options.maxEventLoopDelayMs } : {}),
   });
@@ -84,7 +84,7 @@ export function createMemoryRuntime(plan: MemoryPlan, options: MemoryRuntimeOpti
     admission,
     liveBudget,
     metrics,
-    flinkGauges,
+    flinkGauges: flinkGauges(sources, metrics.registry),
     underPressure,
     close() {
       pool.close();

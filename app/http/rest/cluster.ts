@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ResourceManagerApi } from '../../cluster/types.js';
 import type { DispatcherApi } from '../../jobs/types.js';
+import type { FlinkGauge } from '../../memory/flink-metrics.js';
 import { clusterRestErrorHandler } from './errors-domain.js';
 import { jobsRest } from './jobs.js';
 import { flinkMetricsRest } from './metrics-flink.js';
@@ -15,8 +16,8 @@ export interface ClusterRestOptions {
   readonly resourceManager: ResourceManagerApi;
   /** Resolves once a submitted job's JobGraph is durable (app/checkpoints); POST /jobs waits for it. */
   readonly whenJobPersisted?: (jobId: string) => Promise<void>;
-  /** More /jobmanager/metrics ids (the memory runtime's). */
-  readonly flinkMetricGauges?: ReadonlyMap<string, () => number>;
+  /** The /jobmanager/metrics ids besides the cluster ones (the memory runtime's flinkGauges). */
+  readonly flinkMetricGauges?: ReadonlyMap<string, FlinkGauge>;
 }
 
 export const clusterRest: FastifyPluginAsync<ClusterRestOptions> = async (app, { dispatcher, resourceManager, whenJobPersisted, flinkMetricGauges }) => {
@@ -26,7 +27,7 @@ export const clusterRest: FastifyPluginAsync<ClusterRestOptions> = async (app, {
       await scope.register(jobsRest, { dispatcher, ...(whenJobPersisted ? { whenJobPersisted } : {}) });
       await scope.register(overviewRest, { dispatcher });
       await scope.register(taskManagersRest, { resourceManager });
-      await scope.register(flinkMetricsRest, { dispatcher, ...(flinkMetricGauges ? { extraGauges: flinkMetricGauges } : {}) });
+      await scope.register(flinkMetricsRest, { dispatcher, ...(flinkMetricGauges ? { gauges: flinkMetricGauges } : {}) });
     }, { prefix });
   }
 };
