@@ -5,8 +5,7 @@
 // estimate, what is free and the setting to raise. Reservations are released
 // when the job reaches a terminal state.
 import type { MemoryPlan } from './plan.js';
-import type { JobGraph } from '../jobs/types.js';
-import { FOOTPRINT, type FootprintConstants, type JobShape, estimateJobFootprintBytes, estimateTaskManagerBytes, jobShapeOf } from './footprint.js';
+import { FOOTPRINT, type FootprintConstants, type JobShape, estimateJobFootprintBytes, estimateTaskManagerBytes } from './footprint.js';
 import { formatBytes } from './units.js';
 import { MEMORY_KEYS } from '../config/keys.js';
 
@@ -196,22 +195,6 @@ export class AdmissionController {
     const s = this.stats();
     return `${s.jobs} admitted job(s) hold ${formatBytes(s.jobBytes)}, ${s.taskManagers} TaskManager(s) ${formatBytes(s.taskManagerBytes)}`;
   }
-}
-
-/**
- * The port the Dispatcher calls: admit a validated JobGraph under its new job
- * id (throws AdmissionRejectedError), release it when the job is terminal.
- */
-export interface JobAdmission {
-  admit(jobId: string, graph: JobGraph): void;
-  release(jobId: string): void;
-}
-
-export function jobAdmission(controller: AdmissionController): JobAdmission {
-  return {
-    admit: (jobId, graph) => void controller.admitJob(jobId, jobShapeOf(graph), graph.name),
-    release: (jobId) => void controller.release(jobId),
-  };
 }
 
 /** Charge a registering TaskManager (never refused) under `tm:<id>`; release when it is lost. */
