@@ -21,8 +21,13 @@ import type {
   TaskManagerRegisteredListener,
 } from './types.js';
 
-const TASK_MANAGER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Registration limits: the RPC schema (app/http/rpc/protocol.ts) imports these, so both refuse the same registrations.
+/** Longest TaskManager id accepted. */
+export const MAX_TASK_MANAGER_ID_LENGTH = 256;
+/** Characters a TaskManager id may use (a JSON Schema `pattern`, also used here). */
+export const TASK_MANAGER_ID_PATTERN = '^[A-Za-z0-9._:-]+$';
 export const MAX_SLOTS_PER_TASK_MANAGER = 100_000;
+const TASK_MANAGER_ID = new RegExp(TASK_MANAGER_ID_PATTERN);
 
 interface TaskManagerEntry {
   readonly id: string;
@@ -312,8 +317,8 @@ export function validateRegistration(body: unknown): RegisterTaskManagerRequest 
   const errors: string[] = [];
   if (!isRecord(body)) throw new RegistrationError(['body: must be a JSON object']);
   const { taskManagerId, rpcAddress, dataPort, numberOfSlots, resources, hardware } = body;
-  if (typeof taskManagerId !== 'string' || !TASK_MANAGER_ID.test(taskManagerId)) {
-    errors.push('taskManagerId: must be a string of 1..128 characters from [A-Za-z0-9._:-]');
+  if (typeof taskManagerId !== 'string' || taskManagerId.length > MAX_TASK_MANAGER_ID_LENGTH || !TASK_MANAGER_ID.test(taskManagerId)) {
+    errors.push(`taskManagerId: must be a string of 1..${MAX_TASK_MANAGER_ID_LENGTH} characters from [A-Za-z0-9._:-]`);
   }
   if (typeof rpcAddress !== 'string' || !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(rpcAddress)) {
     errors.push('rpcAddress: must be an http(s) URL such as http://127.0.0.1:40123');

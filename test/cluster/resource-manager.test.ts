@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ManualClock } from '../../app/cluster/clock.js';
 import { RegistrationError } from '../../app/cluster/errors.js';
-import { ResourceManager } from '../../app/cluster/resource-manager.js';
+import { MAX_TASK_MANAGER_ID_LENGTH, ResourceManager } from '../../app/cluster/resource-manager.js';
 import type { SlotAllocation } from '../../app/cluster/types.js';
 
 const HB = { heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 50_000 };
@@ -34,6 +34,7 @@ t.test('malformed registrations name the field', async (t) => {
     [null, 'body'],
     [{ ...reg('x'), taskManagerId: '' }, 'taskManagerId'],
     [{ ...reg('x'), taskManagerId: 'a b' }, 'taskManagerId'],
+    [{ ...reg('x'), taskManagerId: 'a'.repeat(MAX_TASK_MANAGER_ID_LENGTH + 1) }, 'taskManagerId'],
     [{ ...reg('x'), rpcAddress: 'ftp://x' }, 'rpcAddress'],
     [{ ...reg('x'), numberOfSlots: 0 }, 'numberOfSlots'],
     [{ ...reg('x'), numberOfSlots: 1.5 }, 'numberOfSlots'],
@@ -55,6 +56,13 @@ t.test('malformed registrations name the field', async (t) => {
     t.ok((err as RegistrationError).errors.some((m) => m.startsWith(field)), `${field} named: ${(err as RegistrationError).errors.join('; ')}`);
   }
   t.equal(rm.listTaskManagers().length, 0, 'nothing registered');
+});
+
+t.test('the longest TaskManager id the RPC schema accepts is accepted here too', async (t) => {
+  const rm = new ResourceManager(new ManualClock(), HB);
+  const id = 'a'.repeat(MAX_TASK_MANAGER_ID_LENGTH);
+  rm.registerTaskManager({ ...reg('x'), taskManagerId: id });
+  t.ok(rm.getTaskManager(id), 'registered');
 });
 
 t.test('heartbeats keep a TaskManager; silence beyond heartbeat.timeout loses it', async (t) => {

@@ -23,7 +23,7 @@ import type {
   TaskFailureInfo,
 } from '../../jobs/types.js';
 import type { WireCheckpointAck, WireCheckpointDecline } from '../../checkpoints/service.js';
-import { MAX_SLOTS_PER_TASK_MANAGER } from '../../cluster/resource-manager.js';
+import { MAX_SLOTS_PER_TASK_MANAGER, MAX_TASK_MANAGER_ID_LENGTH, TASK_MANAGER_ID_PATTERN } from '../../cluster/resource-manager.js';
 
 export const RPC_VERSION = 'v1';
 export const RPC_PREFIX = `/${RPC_VERSION}`;
@@ -164,13 +164,15 @@ export const MAX_STATE_HANDLE_LENGTH = 4096;
 
 const idString = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
 const nonNegInt = { type: 'integer', minimum: 0 } as const;
+/** The ResourceManager's own bounds for a TaskManager id. */
+const taskManagerIdString = { type: 'string', minLength: 1, maxLength: MAX_TASK_MANAGER_ID_LENGTH, pattern: TASK_MANAGER_ID_PATTERN } as const;
 
 export const registerRequestSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['taskManagerId', 'rpcAddress', 'numberOfSlots', 'resources'],
   properties: {
-    taskManagerId: { ...idString, pattern: '^[A-Za-z0-9._:-]+$' },
+    taskManagerId: taskManagerIdString,
     rpcAddress: { type: 'string', minLength: 8, maxLength: 2048, pattern: '^https?://' },
     dataPort: { type: 'integer', minimum: 0, maximum: 65535 },
     numberOfSlots: { type: 'integer', minimum: 1, maximum: MAX_SLOTS_PER_TASKMANAGER },

@@ -3,7 +3,7 @@
 // against the real ResourceManager with a fake Dispatcher.
 import t from 'tap';
 import { ManualClock } from '../../../app/cluster/clock.js';
-import { ResourceManager } from '../../../app/cluster/resource-manager.js';
+import { MAX_TASK_MANAGER_ID_LENGTH, ResourceManager } from '../../../app/cluster/resource-manager.js';
 import { buildRpcServer } from '../../../app/http/rpc/server.js';
 import { JM_PATHS, heartbeatPath } from '../../../app/http/rpc/protocol.js';
 import type { TaskExecutionStateUpdate, TaskExecutionStateResult } from '../../../app/jobs/types.js';
@@ -109,6 +109,7 @@ t.test('bad bodies get 400/413/415 naming the field; nothing is registered', asy
     { name: 'unknown field', url: JM_PATHS.register, payload: JSON.stringify({ ...registerBody, colour: 'red' }), status: 400, error: /body\.colour is not an accepted field/ },
     { name: 'bad address', url: JM_PATHS.register, payload: JSON.stringify({ ...registerBody, rpcAddress: 'ftp://example.org' }), status: 400, error: /body\.rpcAddress must match/ },
     { name: 'bad id', url: JM_PATHS.register, payload: JSON.stringify({ ...registerBody, taskManagerId: 'a b' }), status: 400, error: /body\.taskManagerId must match/ },
+    { name: 'over-long id', url: JM_PATHS.register, payload: JSON.stringify({ ...registerBody, taskManagerId: 'a'.repeat(MAX_TASK_MANAGER_ID_LENGTH + 1) }), status: 400, error: /body\.taskManagerId must NOT have more than 256 characters/ },
     { name: 'bad state', url: JM_PATHS.taskStates, payload: JSON.stringify({ taskManagerId: 't', updates: [{ jobId: 'j', executionAttemptId: 'e', state: 'DANCING' }] }), status: 400, error: /body\.updates\.0\.state must be one of/ },
     { name: 'oversized', url: JM_PATHS.register, payload: JSON.stringify({ ...registerBody, pad: 'x'.repeat(5000) }), status: 413, error: /larger than 4096 bytes.*jobmanager\.rpc\.max-body-size/ },
   ];
