@@ -1,6 +1,8 @@
 // Effective checkpoint settings of a job: the JobGraph's `checkpointing`
 // block over the cluster defaults (Flink's `execution.checkpointing.*`,
 // `state.checkpoints.num-retained`, `web.checkpoints.history`).
+import { keySpec } from '../config/keys.js';
+import { parseKind } from '../config/values.js';
 
 /** The JobGraph's `checkpointing` block (milliseconds). Every field optional. */
 export interface JobCheckpointingConfig {
@@ -29,17 +31,6 @@ export interface CheckpointSettings {
 export type CheckpointDefaults = Omit<CheckpointSettings, 'intervalMs'> & {
   /** undefined = off unless the JobGraph sets one. */
   readonly intervalMs: number | undefined;
-};
-
-/** The registry defaults of app/config/keys.ts, for tests and tools. */
-export const BUILTIN_CHECKPOINT_DEFAULTS: CheckpointDefaults = {
-  intervalMs: undefined,
-  timeoutMs: 600_000,
-  minPauseMs: 0,
-  maxConcurrent: 1,
-  retained: 1,
-  tolerableFailures: 0,
-  historySize: 10,
 };
 
 /** The configuration key of each default, so the composition root reads them without repeating strings. */
@@ -89,3 +80,23 @@ export function checkpointDefaultsFromConfig(config: CheckpointConfigSource): Ch
     historySize: config.integer(k.historySize),
   };
 }
+
+/** A key's registry default, parsed as the configuration would parse it. */
+function registryDefault(key: string, kind: 'integer' | 'duration'): number | undefined {
+  const spec = keySpec(key);
+  if (spec === undefined) throw new Error(`${key}: not in the configuration registry (app/config/keys.ts)`);
+  return spec.defaultValue === undefined ? undefined : parseKind(kind, spec.defaultValue, key, 'default');
+}
+
+function requiredRegistryDefault(key: string, kind: 'integer' | 'duration'): number {
+  const v = registryDefault(key, kind);
+  if (v === undefined) throw new Error(`${key}: has no default in the configuration registry (app/config/keys.ts)`);
+  return v;
+}
+
+/** The registry defaults of app/config/keys.ts (derived from it, so they cannot drift), for tests and tools. */
+export const BUILTIN_CHECKPOINT_DEFAULTS: CheckpointDefaults = checkpointDefaultsFromConfig({
+  integer: (key) => requiredRegistryDefault(key, 'integer'),
+  durationMs: (key) => requiredRegistryDefault(key, 'duration'),
+  optionalDurationMs: (key) => registryDefault(key, 'duration'),
+});
