@@ -149,11 +149,11 @@ echo "job $jobid FINISHED"
 step "helm upgrade to a 1Gi limit: the pod is replaced and runs the new plan"
 old_pod=$(jm_pod)
 old_token=$(k get secret "$FULLNAME-rpc" -o jsonpath='{.data.token}')
-old_checksum=$(k get deployment "$FULLNAME" -o jsonpath='{.spec.template.metadata.annotations['checksum/config']}')
+old_checksum=$(k get deployment "$FULLNAME" -o json | json_field 'spec.template.metadata.annotations.checksum/config')
 h upgrade "$RELEASE" chart --reuse-values \
   --set resources.requests.memory=1Gi --set resources.limits.memory=1Gi --wait --timeout 5m
 k rollout status "deployment/$FULLNAME" --timeout 180s
-new_checksum=$(k get deployment "$FULLNAME" -o jsonpath='{.spec.template.metadata.annotations['checksum/config']}')
+new_checksum=$(k get deployment "$FULLNAME" -o json | json_field 'spec.template.metadata.annotations.checksum/config')
 [ "$new_checksum" != "$old_checksum" ] || die "checksum/config did not change"
 [ "$(k get secret "$FULLNAME-rpc" -o jsonpath='{.data.token}')" = "$old_token" ] || die "the generated RPC token changed on upgrade"
 echo "RPC token kept across the upgrade"
