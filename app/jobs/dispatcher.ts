@@ -40,11 +40,14 @@ interface ArchivedJob {
 export class Dispatcher implements DispatcherApi {
   private readonly running = new Map<string, JobMaster>();
   private readonly archive: ArchiveStore<ArchivedJob>;
+  /** Archived jobs per status, kept as entries enter and leave the archive, so overview() (polled by dashboards) does not scan it. */
+  private readonly archivedByStatus = new Map<JobStatus, number>();
   private readonly statusListeners = new Set<JobStatusListener>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.archive = deps.createArchiveStore?.<ArchivedJob>() ?? new Map<string, ArchivedJob>();
+    this.archive.onEvicted?.((_jobId, evicted) => this.countArchived(evicted.status, -1));
     const o = deps.options;
     if (!(Number.isInteger(o.attemptHistorySize) && o.attemptHistorySize >= 0 && o.attemptHistorySize <= 255)) {
       throw new RangeError(`jobmanager.execution.attempts-history-size must be an integer 0..255, got ${o.attemptHistorySize}`);
@@ -91,7 +94,7 @@ export class Dispatcher implements DispatcherApi {
     const jm = new JobMaster(jobId, validateJobGraph(body), deps(this.deps));
     const now = this.deps.clock.now();
     const times = { state: status, 'start-time': startTime, 'end-time': endTime, duration: Math.max(0, endTime - startTime) };
-    this.archive.set(jobId, {
+    this.putArchived(jobId, {
       status,
       overview: { ...jobOverviewEntry(jm, now), ...times, 'last-modification': endTime },
       details: { ...jobDetails(jm, now), ...times },
@@ -170,22 +173,15 @@ export class Dispatcher implements DispatcherApi {
 
   overview(): ClusterOverview {
     const totals = this.deps.resourceManager.slotTotals();
-    let finished = 0;
-    let cancelled = 0;
-    let failed = 0;
-    for (const a of this.archive.values()) {
-      if (a.status === 'FINISHED') finished++;
-      else if (a.status === 'CANCELED') cancelled++;
-      else if (a.status === 'FAILED') failed++;
-    }
+    const archived = (status: JobStatus) => this.archivedByStatus.get(status) ?? 0;
     return {
       taskmanagers: totals.taskManagers,
       'slots-total': totals.slotsTotal,
       'slots-available': totals.slotsAvailable,
       'jobs-running': this.running.size,
-      'jobs-finished': finished,
-      'jobs-cancelled': cancelled,
-      'jobs-failed': failed,
+      'jobs-finished': archived('FINISHED'),
+      'jobs-cancelled': archived('CANCELED'),
+      'jobs-failed': archived('FAILED'),
     };
   }
 
@@ -225,15 +221,29 @@ export class Dispatcher implements DispatcherApi {
   /** jobstore.max-capacity: the oldest terminal jobs leave first (the archive iterates oldest first). */
   private trimArchive(): void {
     while (this.archive.size > this.deps.options.archivedJobsMax) {
-      const oldest = this.archive.keys().next().value as string;
-      this.archive.delete(oldest);
+      const [oldest, entry] = this.archive.entries().next().value as [string, ArchivedJob];
+      if (this.archive.delete(oldest)) this.countArchived(entry.status, -1);
     }
+  }
+
+  /** Archive a snapshot, keeping archivedByStatus in step. */
+  private putArchived(jobId: string, entry: ArchivedJob): void {
+    // Replacing an entry: uncount the old one (set() makes the key the newest anyway, so get()'s recency bump is moot).
+    const previous = this.archive.has(jobId) ? this.archive.get(jobId) : undefined;
+    if (previous) this.countArchived(previous.status, -1);
+    this.archive.set(jobId, entry);
+    // A byte-bounded store refuses an entry larger than its whole budget.
+    if (this.archive.has(jobId)) this.countArchived(entry.status, 1);
+  }
+
+  private countArchived(status: JobStatus, delta: 1 | -1): void {
+    this.archivedByStatus.set(status, (this.archivedByStatus.get(status) ?? 0) + delta);
   }
 
   private archiveJob(jm: JobMaster): void {
     const now = this.deps.clock.now();
     const { entries, dropped } = jm.exceptionHistory();
-    this.archive.set(jm.jobId, {
+    this.putArchived(jm.jobId, {
       status: jm.status(),
       overview: jobOverviewEntry(jm, now),
       details: jobDetails(jm, now),

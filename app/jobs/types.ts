@@ -385,4 +385,10 @@ export interface ArchiveStore<V> {
   [Symbol.iterator](): IterableIterator<[string, V]>;
   /** Why `key` is no longer here (e.g. evicted to stay within the cache budget); undefined = never known or deleted. */
   evictionMessage?(key: string): string | undefined;
+  /**
+   * Subscribe to entries the store drops on its own (evicted to stay within a
+   * budget), i.e. not through delete() or a set() of the same key; a store
+   * that never does so need not implement it.
+   */
+  onEvicted?(listener: (key: string, value: V) => void): void;
 }

@@ -97,6 +97,8 @@ export class ByteBoundedCache<V extends NonNullable<unknown>, S = undefined> {
   private readonly now: () => number;
   private evictions = 0;
   private rejectedTooLarge = 0;
+  /** The archive store's onEvicted subscribers (budget evictions only: the entry was present before). */
+  private readonly evictedListeners = new Set<(value: V, key: string) => void>();
 
   constructor(options: ByteBoundedCacheOptions<V, S>) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1) {
@@ -117,6 +119,7 @@ export class ByteBoundedCache<V extends NonNullable<unknown>, S = undefined> {
         if (reason === 'evict') {
           this.evictions++;
           this.bury(key, value, 'budget');
+          for (const l of this.evictedListeners) l(value, key);
         }
       },
     });
@@ -201,6 +204,9 @@ export class ByteBoundedCache<V extends NonNullable<unknown>, S = undefined> {
       evictionMessage(key) {
         const l = self.lookup(key);
         return l.state === 'evicted' ? l.message : undefined;
+      },
+      onEvicted(listener) {
+        self.evictedListeners.add((value, key) => listener(key, value));
       },
     };
     return store;
