@@ -8,8 +8,8 @@
 //   Status.JVM.Memory.Direct.*      ArrayBuffers/Buffers (off-heap) and V8 external memory
 //   Status.JVM.CPU.Time / Load      process CPU time (ns) / share of all cores since the previous read
 //   Status.JVM.GarbageCollector.<Scavenge|MarkSweepCompact|IncrementalMarking|WeakCallbacks>.Count/Time
-//   Status.JVM.Threads.Count        libuv threadpool size + the main thread
 // plus the memory plan's own ids (Status.Network.*, Status.JobManager.*).
+// (Status.JVM.Threads.Count comes from the environment, so the REST adapter adds it.)
 // Values are read when asked for, so nothing runs between requests.
 import { availableParallelism } from 'node:os';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
@@ -26,9 +26,6 @@ const GC_COLLECTORS: Readonly<Record<string, string>> = {
   incremental: 'IncrementalMarking',
   weakcb: 'WeakCallbacks',
 };
-
-/** libuv's threadpool size is fixed at startup, so the environment is read once. */
-const UV_THREADPOOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 
 /** Share of all cores used by this process between two reads (Flink: getProcessCpuLoad). */
 function cpuLoadGauge(): FlinkGauge {
@@ -92,7 +89,6 @@ export function flinkJvmGauges(registry?: Registry): Map<string, FlinkGauge> {
       return (u.user + u.system) * 1000;
     }],
     ['Status.JVM.CPU.Load', cpuLoadGauge()],
-    ['Status.JVM.Threads.Count', () => UV_THREADPOOL_SIZE + 1],
     ['Status.Process.Memory.RSS', () => process.memoryUsage.rss()],
   ]);
   for (const [id, gauge] of gcGauges(registry)) gauges.set(id, gauge);

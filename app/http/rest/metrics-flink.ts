@@ -2,7 +2,9 @@
 // metric ids `[{id}]`; with `?get=a,b`, `[{id, value}]` (values as strings,
 // as Flink does; unknown ids are left out, as Flink does). The ids and their
 // values come from app/memory/flink-metrics.ts (docs/rest-api.md has the
-// table); this adapter adds the cluster ids read from the Dispatcher.
+// table); this adapter adds the cluster ids read from the Dispatcher and
+// Status.JVM.Threads.Count (libuv threadpool size + the main thread), which
+// comes from the environment (app/memory reads none).
 import type { FastifyPluginAsync } from 'fastify';
 import type { DispatcherApi } from '../../jobs/types.js';
 import { flinkJvmGauges, type FlinkGauge } from '../../memory/flink-metrics.js';
@@ -17,9 +19,13 @@ export interface FlinkMetricsRestOptions {
   readonly gauges?: ReadonlyMap<string, FlinkGauge>;
 }
 
-/** Flink's cluster ids, from the Dispatcher's overview. */
+/** libuv sizes its threadpool once, from the environment at startup, so it is read once. */
+const UV_THREADPOOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+
+/** Flink's cluster ids, from the Dispatcher's overview, and the thread count. */
 export function clusterGauges(dispatcher: Pick<DispatcherApi, 'overview'>): Map<string, FlinkGauge> {
   return new Map<string, FlinkGauge>([
+    ['Status.JVM.Threads.Count', () => UV_THREADPOOL_SIZE + 1],
     ['numRegisteredTaskManagers', () => dispatcher.overview().taskmanagers],
     ['numRunningJobs', () => dispatcher.overview()['jobs-running']],
     ['taskSlotsTotal', () => dispatcher.overview()['slots-total']],
