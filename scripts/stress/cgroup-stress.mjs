@@ -28,7 +28,7 @@
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { chainJob, createCgroup, defaultPlanFor, dist, http, MiB, procStatus, sleep, spawnJobManager, stopJobManager, cgroupUnavailableReason, parseLimit } from './lib.mjs';
+import { chainJob, createCgroup, defaultPlanFor, dist, http, MiB, procStatus, sleep, spawnJobManager, stopJobManager, cgroupUnavailableReason, parseLimit, stressCli } from './lib.mjs';
 
 export { cgroupUnavailableReason, parseLimit };
 
@@ -248,16 +248,7 @@ export async function runCgroupStress(options) {
 }
 
 async function cli() {
-  const args = process.argv.slice(2);
-  const get = (name, fallback) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : fallback;
-  };
-  const reason = cgroupUnavailableReason();
-  if (reason) {
-    console.error(`cgroup stress test cannot run: ${reason}`);
-    process.exit(77);
-  }
+  const { value: get, json } = stressCli('cgroup stress test');
   const result = await runCgroupStress({
     limitBytes: parseLimit(get('limit', '192Mi')),
     durationMs: Number(get('duration', '60')) * 1000,
@@ -265,7 +256,7 @@ async function cli() {
     taskManagers: Number(get('taskmanagers', '250')),
     log: (m) => console.error(m),
   });
-  console.log(args.includes('--json') ? JSON.stringify(result) : result);
+  console.log(json ? JSON.stringify(result) : result);
   process.exit(result.failures.length === 0 ? 0 : 1);
 }
 

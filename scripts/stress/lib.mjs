@@ -175,18 +175,35 @@ export async function stopJobManager(jm) {
 }
 
 /** The plan the JobManager derives for a container limit with default settings. */
+/** The plan the JobManager derives by itself inside a cgroup of `limitBytes` with no memory configuration. */
 export async function defaultPlanFor(limitBytes) {
-  const { deriveMemoryPlan } = await import(dist('memory/plan.js'));
-  return deriveMemoryPlan({
-    processBytes: limitBytes,
-    heapBytes: undefined,
-    offHeapBytes: undefined,
-    networkBytes: undefined,
-    networkSegmentBytes: 32 * 1024,
-    overheadFraction: 0.1,
-    overheadMinBytes: 80 * MiB,
-    overheadMaxBytes: 1024 * MiB,
-    semiSpaceBytes: undefined,
-    cacheFraction: 0.2,
-  });
+  const { loadConfiguration } = await import(dist('config/configuration.js'));
+  const { planMemory } = await import(dist('memory/plan.js'));
+  // No arguments, no environment, no settings file (an empty cwd): every memory key at its registry default.
+  const cwd = mkdtempSync(join(tmpdir(), 'jm-stress-config-'));
+  try {
+    return planMemory(loadConfiguration({ argv: [], env: {}, cwd }), limitBytes).plan;
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The command line of a stress script: `value(name, fallback)` reads `--name V`;
+ * exits 77 (skipped) with the reason when no cgroup can be made here.
+ */
+export function stressCli(what) {
+  const args = process.argv.slice(2);
+  const reason = cgroupUnavailableReason();
+  if (reason) {
+    console.error(`${what} cannot run: ${reason}`);
+    process.exit(77);
+  }
+  return {
+    json: args.includes('--json'),
+    value: (name, fallback) => {
+      const i = args.indexOf(`--${name}`);
+      return i >= 0 ? args[i + 1] : fallback;
+    },
+  };
 }

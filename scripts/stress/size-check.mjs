@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
-import { chainJob, createCgroup, dist, http, procStatus, root, sleep, spawnJobManager, stopJobManager, cgroupUnavailableReason } from './lib.mjs';
+import { chainJob, createCgroup, dist, http, procStatus, root, sleep, spawnJobManager, stopJobManager, cgroupUnavailableReason, stressCli } from './lib.mjs';
 
 export { cgroupUnavailableReason };
 
@@ -156,16 +156,7 @@ export async function runSizeCheck(w, options = {}) {
 }
 
 async function cli() {
-  const args = process.argv.slice(2);
-  const get = (name, fallback) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : fallback;
-  };
-  const reason = cgroupUnavailableReason();
-  if (reason) {
-    console.error(`size check cannot run: ${reason}`);
-    process.exit(77);
-  }
+  const { value: get, json } = stressCli('size check');
   const r = await runSizeCheck(
     {
       jobs: Number(get('jobs', '2')),
@@ -176,7 +167,7 @@ async function cli() {
     },
     { durationMs: Number(get('duration', '30')) * 1000, log: (m) => console.error(m) },
   );
-  console.log(args.includes('--json') ? JSON.stringify(r) : r);
+  console.log(json ? JSON.stringify(r) : r);
   process.exit(r.failures.length === 0 ? 0 : 1);
 }
 

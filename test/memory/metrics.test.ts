@@ -6,6 +6,7 @@ import { NetworkBufferPool } from '../../app/memory/buffer-pool.js';
 import { createCoordinationCaches } from '../../app/memory/caches.js';
 import { AdmissionController } from '../../app/memory/admission.js';
 import type { MemoryPlan } from '../../app/memory/plan.js';
+import { PLAN_256 } from '../helpers/plans.js';
 
 interface PromSample {
   labels?: Record<string, string>;
@@ -24,21 +25,7 @@ const parsePrometheusTextFormat = createRequire(import.meta.url)('parse-promethe
 
 const MiB = 1024 * 1024;
 // The default plan for a 256 MiB container (memory-model.md derivation).
-const plan: MemoryPlan = {
-  processBytes: 256 * MiB,
-  overheadBytes: 80 * MiB,
-  offHeapBytes: 32 * MiB,
-  networkBytes: 16 * MiB,
-  networkSegmentBytes: 32 * 1024,
-  networkSegments: 512,
-  heapBytes: 144 * MiB,
-  semiSpaceBytes: 2 * MiB,
-  youngGenerationBytes: 6 * MiB,
-  oldGenerationBytes: 138 * MiB,
-  cacheBytes: 27 * MiB,
-  nodeFlags: ['--max-old-space-size=138', '--max-semi-space-size=2'],
-  warnings: [],
-};
+const plan: MemoryPlan = PLAN_256;
 
 function build() {
   const pool = new NetworkBufferPool({ totalBytes: plan.networkBytes, segmentBytes: plan.networkSegmentBytes });

@@ -3,26 +3,11 @@
 import t from 'tap';
 import { ConfigError } from '../../app/config/errors.js';
 import type { MemoryPlan } from '../../app/memory/plan.js';
+import { PLAN_256 } from '../helpers/plans.js';
 import { checkMemoryPlan, expectedHeapSizeLimitBytes, heapFlagsOf, splitNodeOptions, type SelfCheckInputs } from '../../app/memory/self-check.js';
 
 const MiB = 1024 * 1024;
 
-// The default plan for a 256 MiB process (overhead 80m, off-heap 32m, heap 144m, semi 2m).
-const PLAN_256: MemoryPlan = {
-  processBytes: 256 * MiB,
-  overheadBytes: 80 * MiB,
-  offHeapBytes: 32 * MiB,
-  networkBytes: 16 * MiB,
-  networkSegmentBytes: 32 * 1024,
-  networkSegments: 512,
-  heapBytes: 144 * MiB,
-  semiSpaceBytes: 2 * MiB,
-  youngGenerationBytes: 6 * MiB,
-  oldGenerationBytes: 138 * MiB,
-  cacheBytes: 27 * MiB,
-  nodeFlags: ['--max-old-space-size=138', '--max-semi-space-size=2'],
-  warnings: [],
-};
 
 const good = (over: Partial<SelfCheckInputs> = {}): SelfCheckInputs => ({
   plan: PLAN_256,
